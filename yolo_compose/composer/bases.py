@@ -1,0 +1,103 @@
+"""Resolve a base model: a bundled ultralytics name (``yolo11n``, ``yolov8n-p2``) or a file.
+
+The bundled YAMLs are found on disk through ``importlib.util.find_spec`` — which locates the
+installed ``ultralytics`` package without executing it — and resolved with the same rules as
+ultralytics' ``yaml_model_load``: ``yolov8n6`` → ``yolov8n-p6``, ``yolov5nu`` → ``yolov5n``,
+then the exact file name, then the name with the scale letter removed (``yolo11n`` → ``yolo11``).
+The scale letter comes from the name, as ultralytics' ``guess_model_scale`` takes it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import UnknownBaseError
+
+_SCALE_IN_NAME = re.compile(r"yolo(e-)?[v]?\d+([nslmx])")
+_SCALE_LETTER = re.compile(r"(\d+)([nslmx])(.+)?$")
+_P6_LEGACY = re.compile(r"(\d+)([nslmx])6(.+)?$")
+SCALES = ("n", "s", "m", "l", "x")
+
+
+@dataclass(frozen=True)
+class Base:
+    """A resolved base: where its YAML lives, the name to show, and the scale its name implies."""
+
+    path: Path
+    name: str  # e.g. "yolo11n" for a bundled name, the file stem for a file
+    scale: str  # "" when the name carries no scale letter
+    bundled: bool
+
+
+def guess_scale(name: str | Path) -> str:
+    """The scale letter ultralytics takes from a model file name ('' when there is none)."""
+    match = _SCALE_IN_NAME.search(Path(name).stem)
+    return match.group(2) if match else ""
+
+
+@lru_cache(maxsize=1)
+def ultralytics_root() -> Path | None:
+    """The installed ultralytics package folder, found without importing ultralytics."""
+    spec = importlib.util.find_spec("ultralytics")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@lru_cache(maxsize=1)
+def bundled_models() -> dict[str, Path]:
+    """Every model YAML shipped with ultralytics, keyed by file stem (``yolo11``, ``yolov8-p2``)."""
+    root = ultralytics_root()
+    if root is None:
+        return {}
+    files = sorted((root / "cfg" / "models").rglob("*.yaml"))
+    return {path.stem: path for path in files}
+
+
+def bundled_names() -> list[str]:
+    """Names a user can pass as a base: each bundled stem, plus per-scale names where it scales."""
+    names: set[str] = set()
+    for stem in bundled_models():
+        names.add(stem)
+        match = re.match(r"^(yolo(?:e-)?v?\d+)(.*)$", stem)
+        if match and not re.search(r"\d[nslmxtcebm]$", match.group(1)):
+            names.update(f"{match.group(1)}{s}{match.group(2)}" for s in SCALES)
+    return sorted(names)
+
+
+def _bundled_stem(name: str) -> str | None:
+    """Map a user's model name to the stem of the bundled YAML that ultralytics would load."""
+    models = bundled_models()
+    stem = name[:-5] if name.endswith(".yaml") else name
+    if _P6_LEGACY.search(stem) and stem in {f"yolov{d}{x}6" for x in "nsmlx" for d in (5, 8)}:
+        stem = _P6_LEGACY.sub(r"\1\2-p6\3", stem)
+    if ("yolov3" in stem or "yolov5" in stem) and stem.endswith("u"):
+        stem = stem[:-1]  # yolov5nu -> yolov5n: the bundled v5 YAML is the anchor-free 'u' model
+    if stem in models:
+        return stem
+    unified = _SCALE_LETTER.sub(r"\1\3", stem)
+    return unified if unified in models else None
+
+
+def resolve_base(name_or_path: str | Path) -> Base:
+    """Resolve a base argument to a YAML file; an unknown name lists the closest bundled names."""
+    text = str(name_or_path)
+    path = Path(text).expanduser()
+    if path.is_file():
+        return Base(path=path, name=path.stem, scale=guess_scale(path), bundled=False)
+    looks_like_path = "/" in text or "\\" in text or text.endswith((".yaml", ".yml"))
+    stem = _bundled_stem(Path(text).name) if not ("/" in text or "\\" in text) else None
+    if stem is not None:
+        display = Path(text).name.removesuffix(".yaml")
+        return Base(path=bundled_models()[stem], name=display, scale=guess_scale(display), bundled=True)
+    if ultralytics_root() is None and not looks_like_path:
+        raise UnknownBaseError(f"base {text!r}: ultralytics is not installed, so no bundled models")
+    close = difflib.get_close_matches(Path(text).name.removesuffix(".yaml"), bundled_names(), n=5)
+    hint = f"; did you mean: {', '.join(close)}?" if close else ""
+    what = "no such file" if looks_like_path else "not a bundled ultralytics model nor a file"
+    raise UnknownBaseError(f"base {text!r}: {what}{hint}")

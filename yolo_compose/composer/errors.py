@@ -1,0 +1,83 @@
+"""Errors a user can fix, each one line that names the file, line and layer where it applies.
+
+Every error raised by the composer derives from :class:`ComposeError`. The CLI prints
+``str(error)`` on one line and exits non-zero; nothing else of the traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ComposeError(Exception):
+    """Base of every problem in a model YAML or a composer request that the user can fix."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        layer: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line  # 1-based, as editors show it
+        self.layer = layer
+
+    def located(self, path: str | Path | None) -> ComposeError:
+        """Fill in the file name when the raiser did not know it; returns self for chaining."""
+        if self.path is None and path is not None:
+            self.path = str(path)
+        return self
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = self.path if self.line is None else f"{self.path}:{self.line}"
+            where += ": "
+        layer = f"layer {self.layer}: " if self.layer is not None else ""
+        return f"{where}{layer}{self.message}"
+
+
+class YamlSyntaxError(ComposeError):
+    """The file is not valid YAML (or uses a tag that could run code)."""
+
+
+class NotAModelError(ComposeError):
+    """The YAML parses but is not an Ultralytics model: no backbone/head lists."""
+
+
+class LayerRowError(ComposeError):
+    """A layer row is not of the form [from, repeats, module, args]."""
+
+
+class LayerReferenceError(ComposeError):
+    """A layer's `from` points forward, out of range, or is missing where inputs are required."""
+
+
+class UnknownBaseError(ComposeError):
+    """A base name is neither a bundled ultralytics model nor an existing file."""
+
+
+class LayerSpecError(ComposeError):
+    """A layer spec (index, module name, `backbone`) does not address exactly one layer."""
+
+
+class UnknownModuleError(ComposeError):
+    """A module name is not in the registry (nor an ultralytics or user-imported module)."""
+
+
+class EditError(ComposeError):
+    """An insert or remove cannot be done at the requested place."""
+
+
+class OutputExistsError(ComposeError):
+    """The output file exists and --force was not given, or it would overwrite the input."""
+
+
+class BuildError(ComposeError):
+    """Ultralytics failed to build or run the composed model."""

@@ -1,0 +1,112 @@
+"""The one YAML factory of the project: ruamel round-trip, tuned to give ultralytics files back.
+
+Facts (ruamel.yaml 0.19, checked on every model YAML bundled with ultralytics): indent
+mapping=2, sequence=4, offset=2 and a wide line reproduce the files byte for byte except that
+booleans come back lower-case; :class:`_TitleCaseBoolRepresenter` writes ``True``/``False`` the
+way ultralytics writes them. Only objects made here use it; other ``YAML()`` users are untouched.
+
+Loading never constructs Python objects: the round-trip loader rejects ``!!python/...`` tags.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.representer import RoundTripRepresenter
+
+from .errors import YamlSyntaxError
+
+#: Files larger than this are refused before parsing (a model YAML is a few KiB).
+MAX_YAML_BYTES = 2 * 1024 * 1024
+
+
+class _TitleCaseBoolRepresenter(RoundTripRepresenter):
+    """Round-trip representer that writes booleans as ``True``/``False``, as ultralytics does."""
+
+    def represent_bool(self, data: Any) -> Any:
+        return self.represent_scalar("tag:yaml.org,2002:bool", "True" if data else "False")
+
+
+_TitleCaseBoolRepresenter.add_representer(bool, _TitleCaseBoolRepresenter.represent_bool)
+
+
+def make_yaml() -> YAML:
+    """Return a new round-trip YAML object configured for ultralytics model files."""
+    yaml = YAML(typ="rt")
+    yaml.Representer = _TitleCaseBoolRepresenter
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def parse_text(text: str, source: str | Path | None = None) -> Any:
+    """Parse YAML text with the round-trip loader; syntax errors name file, line and column."""
+    if len(text) > MAX_YAML_BYTES:
+        raise YamlSyntaxError(
+            f"file is {len(text)} bytes; a model YAML is expected under {MAX_YAML_BYTES}",
+            path=source,
+        )
+    try:
+        return make_yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        col = f", column {mark.column + 1}" if mark is not None else ""
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        raise YamlSyntaxError(f"invalid YAML{col}: {problem}", path=source, line=line) from None
+    except YAMLError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid YAML"
+        raise YamlSyntaxError(f"invalid YAML: {first}", path=source) from None
+    except RecursionError:
+        raise YamlSyntaxError("YAML nesting is too deep", path=source) from None
+
+
+def read_text(path: str | Path) -> str:
+    """Read a YAML file as UTF-8; size, encoding and missing-file problems become one line."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise YamlSyntaxError(
+                f"file is {size} bytes; a model YAML is expected under {MAX_YAML_BYTES}", path=path
+            )
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise YamlSyntaxError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise YamlSyntaxError("is a directory, not a YAML file", path=path) from None
+    except PermissionError:
+        raise YamlSyntaxError("permission denied", path=path) from None
+    if b"\x00" in data:
+        raise YamlSyntaxError("binary file, not YAML", path=path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise YamlSyntaxError(f"not UTF-8 (byte {exc.start})", path=path) from None
+
+
+def dump_text(data: Any) -> str:
+    """Serialise a round-trip document back to text."""
+    stream = io.StringIO()
+    make_yaml().dump(data, stream)
+    return stream.getvalue()
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write text to path through a temp file in the same folder, so no partial file is left."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
