@@ -30,8 +30,9 @@ class ArgSpec:
     type: str  # "int", "float", "bool", "list[int]", ...
     default: Any
     help: str
-    #: True when the composer fills it from imgsz and the stride at the insertion point.
-    resolution: bool = False
+    #: Non-empty when the composer fills it from imgsz and the stride at the insertion point:
+    #: "w" = feature-map width, "h" = feature-map height, "size" = one int for a square map.
+    resolution: str = ""
 
 
 @dataclass(frozen=True)
