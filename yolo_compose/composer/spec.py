@@ -47,7 +47,7 @@ MULTI_INPUT_MODULES = frozenset(
         "TorchVision",
         "CBFuse",
         "CBLinear",
-        "Semantic",
+        "SemanticSegment",
         "Depth",
     }
 )

@@ -1,0 +1,882 @@
+"""Static checks of model YAMLs: every problem in a file, each with path, line, column and a code.
+
+The lint tier never imports torch or ultralytics. It reads a file the way ultralytics reads it —
+PyYAML's ``CSafeLoader`` (``ultralytics.utils.YAML.load``), so YAML 1.1 booleans, octals and the
+"last duplicate key wins" rule are what the linter sees too — but it only *composes* nodes first:
+tags, anchors and sizes are checked on the node graph before any value is constructed. libyaml is
+also about 30× faster than the pure-Python round-trip loader, which keeps 100 files under a second.
+
+Ultralytics' own module names come from its installed ``nn/tasks.py``, read with :mod:`ast`:
+a YAML module name is looked up in that file's globals by ``parse_model``, so a name is a layer
+only when it is a class imported from ``ultralytics.nn.modules`` (checked against the class
+definitions there). Any other global (``torch_load``, ``yaml_model_load``, ``DetectionModel``)
+would be *called* with the row's args: such names are errors here, before anything is built.
+
+Findings never stop at the first problem (unlike :class:`~.spec.ModelSpec`); every code is listed
+in :data:`CODES` and documented in the README. ``--fix`` rewrites stale ``# N`` index comments
+only, by editing the text of the comment in place.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib.util
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..modules.registry import ModuleSpec, yaml_names
+from ..modules.registry import find as find_registered
+from .bases import ultralytics_root
+from .errors import ComposeError, LayerReferenceError, LayerRowError
+from .spec import HEAD_MODULES, MULTI_INPUT_MODULES, SECTIONS, check_refs, is_int, parse_row
+from .yamlio import read_text, write_atomic
+
+try:  # libyaml (C) when PyYAML was built with it, as ultralytics does
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+# Limits: far above any real model, far below what exhausts a machine.
+MAX_EXPANDED_NODES = 100_000  # a model YAML has a few hundred nodes; aliases must not multiply that
+MAX_REPEATS = 100  # bundled models use at most 9 (times a depth multiple <= 1.33)
+MAX_CHANNELS = 8_192  # bundled models use at most 1,280; a 3x3 conv at 8,192 -> 8,192 is 2.4 GB
+MAX_MULTIPLE = 16.0  # depth/width multiples; bundled ones are <= 1.5
+MAX_CLASSES = 100_000
+MAX_MESSAGE = 300  # characters; values quoted from the file are cut, never the location or code
+#: libyaml's composer recurses in C and crashes the process near 40,000 levels; texts that could
+#: nest deeper than this go to PyYAML's pure-Python loader, where Python's recursion limit holds.
+MAX_NESTING_FOR_C_LOADER = 5_000
+
+#: Strings ``parse_model`` resolves from its own locals before ``ast.literal_eval``.
+PARSE_MODEL_LOCALS = frozenset({"nc", "c2", "ch", "f", "width", "depth", "max_channels", "kpt_shape"})
+
+#: Modules whose `from` must be a list (they read several feature maps).
+LIST_INPUT_MODULES = (MULTI_INPUT_MODULES & HEAD_MODULES - {"Classify"}) | {
+    "Concat",
+    "CBFuse",
+    "ImagePoolingAttn",
+    "SemanticSegment",
+    "Depth",
+}
+#: Modules that may be given a list `from`.
+ACCEPTS_LIST = MULTI_INPUT_MODULES | LIST_INPUT_MODULES
+#: Modules whose output reaches the model outside the `from` graph (WorldModel feeds
+#: ImagePoolingAttn's output to the head as text features), so "never used" does not apply.
+SIDE_OUTPUT_MODULES = frozenset({"ImagePoolingAttn"})
+#: Heads a model may end with (the spec's list plus heads added in later ultralytics releases).
+END_MODULES = HEAD_MODULES | {"SemanticSegment", "Depth", "Semantic"}
+
+#: Tags PyYAML's safe loader resolves to plain values; anything else is refused in a model.
+_STANDARD_TAG = re.compile(
+    r"^tag:yaml\.org,2002:(str|int|float|bool|null|seq|map|binary|timestamp|merge|set|omap|pairs)$"
+)
+_INDEX_COMMENT = re.compile(r"\s*#\s*(\d+)(?=$|[\s\-(:,/])")
+
+
+class Severity(str, Enum):
+    """How bad a finding is: errors fail the check, warnings only with --strict."""
+
+    error = "error"
+    warning = "warning"
+
+
+@dataclass(frozen=True)
+class Code:
+    """One documented finding code."""
+
+    code: str
+    severity: Severity
+    title: str
+
+
+_E, _W = Severity.error, Severity.warning
+CODES: dict[str, Code] = {
+    c.code: c
+    for c in (
+        Code("YC001", _E, "file cannot be read as YAML text (missing, binary, not UTF-8, too large)"),
+        Code("YC002", _E, "YAML syntax error"),
+        Code("YC003", _E, "YAML tag that could construct Python objects, or an unknown tag"),
+        Code("YC004", _E, "anchors/aliases expand too far (alias bomb) or refer to themselves"),
+        Code("YC010", _E, "not a usable model: empty, `backbone`/`head` missing or not lists, no layers"),
+        Code("YC011", _E, "a top-level key has the wrong type or value (nc, scales, multiples, ...)"),
+        Code("YC012", _E, "a top-level key appears twice: the last one silently wins, as in ultralytics"),
+        Code("YC020", _E, "layer row is not [from, repeats, module, args] with the right types"),
+        Code("YC021", _E, "`from` points forward, out of range, or at the input image"),
+        Code("YC022", _E, "single-input module given a list `from`, or Concat/head given one ref"),
+        Code("YC023", _E, "the last layer is not a head (Detect, Segment, Classify, ...)"),
+        Code("YC030", _E, "unknown module name (with did-you-mean)"),
+        Code("YC031", _E, "module name is a non-layer global of ultralytics.nn.tasks (it would be called)"),
+        Code("YC032", _E, "args do not match the module's schema"),
+        Code("YC033", _E, "size out of bounds: repeats, channels, multiples or nc too large"),
+        Code("YC034", _W, "a TorchVision layer downloads pretrained weights when built (--build refuses it)"),
+        Code("YC040", _E, "`activation:` is not a plain nn.Activation(...) call; ultralytics eval()s it"),
+        Code("YC050", _W, "a layer's output is never used"),
+        Code("YC051", _W, "a `# N` index comment disagrees with the layer's index (fixable)"),
+        Code("YC060", _E, "build failed (build tier)"),
+        Code("YC061", _E, "forward pass failed at a size (build tier)"),
+        Code("YC062", _E, "build exceeded its time or memory limit (build tier)"),
+        Code("YC063", _E, "not built: building would download or load a checkpoint (build tier)"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace ``text[start:end]`` of line ``line`` (1-based) with ``new``: a fix that touches a comment."""
+
+    line: int
+    start: int
+    end: int
+    new: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one place in one file."""
+
+    path: str
+    line: int  # 1-based; 1 when the problem concerns the whole file
+    col: int  # 1-based
+    code: str
+    message: str
+    fix: TextEdit | None = None
+
+    @property
+    def severity(self) -> Severity:
+        """The severity documented for this finding's code."""
+        return CODES[self.code].severity
+
+
+@dataclass
+class FileReport:
+    """Every finding of one file, plus what the build tier needs to know about it."""
+
+    path: str
+    is_model: bool = True
+    findings: list[Finding] = field(default_factory=list)
+    text: str | None = None
+    scales: list[str] = field(default_factory=list)  # keys of `scales:` in file order
+    layer_lines: dict[int, int] = field(default_factory=dict)  # layer index -> 1-based line
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Findings of error severity."""
+        return [f for f in self.findings if f.severity is Severity.error]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Findings of warning severity."""
+        return [f for f in self.findings if f.severity is Severity.warning]
+
+
+# --- names ultralytics knows, read from its source ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownNames:
+    """Module names a YAML row may use, and globals it must not."""
+
+    layers: frozenset[str]  # ultralytics layer classes found by parse_model's globals() lookup
+    base_modules: frozenset[str]  # layers whose first arg is an output channel count
+    non_layers: dict[str, str]  # other globals of ultralytics.nn.tasks -> what they are
+    torch_nn: frozenset[str]  # nn.X names that are torch.nn Module classes
+    torchvision_ops: frozenset[str]  # torchvision.ops.X names that are classes
+    ours: dict[str, ModuleSpec]  # YAML names of registered attention modules
+
+
+def _parse_source(path: Path) -> ast.Module | None:
+    """Parse a Python file without executing it; None when it is missing or unreadable."""
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+
+
+def _package_dir(name: str) -> Path | None:
+    """Folder of an installed package, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _all_list(tree: ast.Module | None) -> set[str]:
+    """The string entries of a module's ``__all__`` list (empty when absent)."""
+    if tree is None:
+        return set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ) and isinstance(node.value, (ast.List, ast.Tuple)):
+            elts = node.value.elts
+            return {e.value for e in elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+    return set()
+
+
+def _tasks_globals(tree: ast.Module) -> dict[str, tuple[str, str]]:
+    """Every global a ``globals()[name]`` lookup can find in tasks.py: name -> (kind, origin)."""
+    names: dict[str, tuple[str, str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                names[alias.asname or alias.name] = ("import", node.module or "")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                names[alias.asname or alias.name.split(".")[0]] = ("module", alias.name)
+        elif isinstance(node, ast.ClassDef):
+            names[node.name] = ("class", "ultralytics.nn.tasks")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names[node.name] = ("function", "ultralytics.nn.tasks")
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names[target.id] = ("variable", "ultralytics.nn.tasks")
+    return names
+
+
+def _base_modules(tree: ast.Module) -> set[str]:
+    """Names in ``parse_model``'s ``base_modules`` set: layers given (c1, c2, ...) channel args."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == "parse_model":
+            for inner in ast.walk(node):
+                if (
+                    isinstance(inner, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "base_modules" for t in inner.targets)
+                ):
+                    return {n.id for n in ast.walk(inner.value) if isinstance(n, ast.Name)} - {"frozenset"}
+    return set()
+
+
+_CLASS_LINE = re.compile(r"^class\s+(\w+)", re.MULTILINE)
+
+
+def _ultralytics_module_classes(root: Path) -> set[str]:
+    """Top-level classes of ``ultralytics/nn/modules/*.py`` (each an nn.Module), by a line scan.
+
+    A regex over ``class Name`` lines gives the same set as :mod:`ast` here and is 25× faster.
+    """
+    classes: set[str] = set()
+    for path in sorted((root / "nn" / "modules").glob("*.py")):
+        try:
+            classes.update(_CLASS_LINE.findall(path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return classes
+
+
+def _describe(kind: str, origin: str) -> str:
+    """Human words for a non-layer global of tasks.py."""
+    if kind == "class" and origin == "ultralytics.nn.tasks":
+        return "a model or helper class of ultralytics.nn.tasks, not a layer"
+    if kind == "function":
+        return "a function of ultralytics.nn.tasks, not a layer"
+    if kind == "module":
+        return f"the Python module {origin!r} imported by ultralytics.nn.tasks, not a layer"
+    return "a variable of ultralytics.nn.tasks, not a layer"
+
+
+@lru_cache(maxsize=1)
+def ultralytics_names() -> tuple[frozenset[str], frozenset[str], dict[str, str]]:
+    """(layers, base_modules, non-layer globals) of the installed ultralytics, read with ``ast``."""
+    root = ultralytics_root()
+    tree = _parse_source(root / "nn" / "tasks.py") if root is not None else None
+    if root is None or tree is None:
+        return frozenset(), frozenset(), {}
+    module_classes = _ultralytics_module_classes(root)
+    layers: set[str] = set()
+    non_layers: dict[str, str] = {}
+    for name, (kind, origin) in _tasks_globals(tree).items():
+        if kind == "import" and origin.startswith("ultralytics.nn.modules") and name in module_classes:
+            layers.add(name)
+        elif kind == "import":
+            non_layers[name] = f"imported by ultralytics.nn.tasks from {origin}, not a layer"
+        else:
+            non_layers[name] = _describe(kind, origin)
+    return frozenset(layers), frozenset(_base_modules(tree) & layers), non_layers
+
+
+@lru_cache(maxsize=1)
+def _torch_names() -> tuple[frozenset[str], frozenset[str]]:
+    """Module classes under ``nn.`` and ``torchvision.ops.`` read from installed sources."""
+    torch_dir = _package_dir("torch")
+    nn_names = _all_list(_parse_source(torch_dir / "nn" / "modules" / "__init__.py")) if torch_dir else set()
+    tv_dir = _package_dir("torchvision")
+    ops = _all_list(_parse_source(tv_dir / "ops" / "__init__.py")) if tv_dir else set()
+    return frozenset(nn_names), frozenset(n for n in ops if n[:1].isupper())
+
+
+def known_names() -> KnownNames:
+    """Everything a module name may resolve to now (call after ``--import`` modules are imported)."""
+    layers, base, non_layers = ultralytics_names()
+    torch_nn, tv_ops = _torch_names()
+    return KnownNames(layers, base, non_layers, torch_nn, tv_ops, yaml_names())
+
+
+# --- reading the node graph ---------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """A file-level problem after which no further check of the file makes sense."""
+
+    def __init__(self, code: str, message: str, line: int = 1, col: int = 1) -> None:
+        super().__init__(message)
+        self.code, self.message, self.line, self.col = code, message, line, col
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on the nesting depth: every flow level needs a bracket, every block level a column."""
+    longest = max(map(len, text.splitlines()), default=0)
+    return text.count("[") + text.count("{") + longest
+
+
+def _compose_all(text: str) -> list[yaml.Node]:
+    """Compose every document's node graph (no Python values yet); syntax errors carry line and column."""
+    safe_for_c = _nesting_bound(text) < MAX_NESTING_FOR_C_LOADER
+    loader = _Loader(text) if safe_for_c else yaml.SafeLoader(text)
+    roots: list[yaml.Node] = []
+    try:
+        while loader.check_node():
+            roots.append(loader.get_node())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        raise _Stop("YC002", f"invalid YAML: {problem}", *_pos(mark)) from None
+    except yaml.YAMLError as exc:
+        raise _Stop("YC002", f"invalid YAML: {str(exc).strip().splitlines()[0]}") from None
+    except RecursionError:
+        raise _Stop("YC002", "YAML nesting is too deep") from None
+    finally:
+        loader.dispose()
+    return roots
+
+
+def _pos(mark: Any) -> tuple[int, int]:
+    """1-based (line, column) of a YAML mark."""
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+def _check_graph(root: yaml.Node) -> None:
+    """Refuse non-standard tags and alias graphs that expand too far or refer to themselves."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def expanded(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _Stop("YC004", "an alias refers to the node that contains it", *_pos(node.start_mark))
+        if not _STANDARD_TAG.match(node.tag):
+            raise _Stop("YC003", _tag_message(node.tag), *_pos(node.start_mark))
+        active.add(key)
+        children: Iterable[yaml.Node] = ()
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = (item for pair in node.value for item in pair)
+        total = 1 + sum(expanded(child) for child in children)
+        active.discard(key)
+        sizes[key] = total
+        if total > MAX_EXPANDED_NODES:
+            raise _Stop(
+                "YC004",
+                f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)",
+                *_pos(node.start_mark),
+            )
+        return total
+
+    try:
+        expanded(root)
+    except RecursionError:
+        raise _Stop("YC002", "YAML nesting is too deep") from None
+
+
+def _tag_message(tag: str) -> str:
+    """Why a tag is refused."""
+    shown = tag.replace("tag:yaml.org,2002:", "!!")
+    if "python/" in tag:
+        return f"tag {shown} refused: it asks a YAML loader to construct Python objects (run code)"
+    return f"tag {shown} refused: model YAMLs use plain YAML values only"
+
+
+def _looks_like_model(root: yaml.Node) -> bool:
+    """A model YAML is a mapping with a `backbone` or a `head` key; any other YAML is not ours."""
+    return isinstance(root, yaml.MappingNode) and any(
+        isinstance(key, yaml.ScalarNode) and key.value in SECTIONS for key, _ in root.value
+    )
+
+
+def _read_model(text: str) -> tuple[Any, yaml.Node] | None:
+    """The model's values and root node, or None for a YAML that is not a model.
+
+    The node graph is checked (tags, aliases) before any value is constructed, and only for a
+    model: other YAML files (CI configs, CloudFormation with ``!Ref``, several documents) pass.
+    """
+    roots = _compose_all(text)
+    if not roots:
+        raise _Stop("YC010", "empty file: not a model YAML")
+    models = [root for root in roots if _looks_like_model(root)]
+    if not models:
+        return None
+    if len(roots) > 1:
+        raise _Stop("YC010", f"{len(roots)} YAML documents in one file; a model YAML is one document",
+                    *_pos(models[0].start_mark))
+    root = models[0]
+    _check_graph(root)
+    loader = _Loader("")
+    try:
+        return loader.construct_document(root), root
+    except yaml.YAMLError as exc:
+        raise _Stop("YC002", f"invalid YAML value: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        loader.dispose()
+
+
+def _mapping_nodes(node: yaml.Node) -> dict[Any, tuple[yaml.Node, yaml.Node]]:
+    """Key value -> (key node, value node) of a mapping node; the last duplicate wins, as in PyYAML."""
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {key.value: (key, value) for key, value in node.value if isinstance(key, yaml.ScalarNode)}
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+def clip(message: str) -> str:
+    """A message cut to :data:`MAX_MESSAGE` characters: a finding stays one readable line."""
+    message = " ".join(message.split())
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+
+
+class _Collector:
+    """Collects findings for one file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.findings: list[Finding] = []
+
+    def add(self, code: str, message: str, node_or_pos: Any = None, fix: TextEdit | None = None) -> None:
+        if isinstance(node_or_pos, tuple):
+            line, col = node_or_pos
+        elif node_or_pos is not None:
+            line, col = _pos(node_or_pos.start_mark)
+        else:
+            line, col = 1, 1
+        self.findings.append(Finding(self.path, line, col, code, clip(message), fix))
+
+
+def _check_duplicate_keys(root: yaml.MappingNode, out: _Collector) -> None:
+    """A key written twice (two `head:` after a merge) loses the first value without a word."""
+    seen: set[Any] = set()
+    for key, _ in root.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.value in seen:
+            out.add("YC012", f"key {key.value!r} appears again; ultralytics keeps only this last one", key)
+        seen.add(key.value)
+
+
+def _check_top_level(data: dict, nodes: dict, out: _Collector) -> list[str]:
+    """Types and bounds of the top-level keys; returns the scale letters."""
+
+    def node(key: str) -> Any:
+        return nodes[key][1] if key in nodes else None
+
+    nc = data.get("nc")
+    if "nc" in data and not (is_int(nc) and 1 <= nc <= MAX_CLASSES):
+        out.add("YC011" if not is_int(nc) or nc < 1 else "YC033",
+                f"nc must be an integer from 1 to {MAX_CLASSES:,}, got {nc!r}", node("nc"))
+    for key in ("depth_multiple", "width_multiple"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                out.add("YC011", f"{key} must be a positive number, got {value!r}", node(key))
+            elif value > MAX_MULTIPLE:
+                out.add("YC033", f"{key} {value} is above the limit {MAX_MULTIPLE}", node(key))
+    activation = data.get("activation")
+    if "activation" in data:
+        _check_activation(activation, node("activation"), out)
+    for key in ("ch", "reg_max"):
+        if key in data and not (is_int(data[key]) and data[key] >= 1):
+            out.add("YC011", f"{key} must be a positive integer, got {data[key]!r}", node(key))
+    if "end2end" in data and not isinstance(data["end2end"], bool):
+        out.add("YC011", f"end2end must be true or false, got {data['end2end']!r}", node("end2end"))
+    if "kpt_shape" in data:
+        kpt = data["kpt_shape"]
+        if not (isinstance(kpt, list) and len(kpt) in (2, 3) and all(is_int(k) and k >= 1 for k in kpt)):
+            out.add("YC011", f"kpt_shape must be [keypoints, dims] integers, got {kpt!r}", node("kpt_shape"))
+    return _check_scales(data, node("scales"), node("scale"), out)
+
+
+def _check_scales(data: dict, scales_node: Any, scale_node: Any, out: _Collector) -> list[str]:
+    """`scales:` maps a letter to [depth, width, max_channels]; `scale:` must name one of them."""
+    if "scales" not in data:
+        return []
+    scales = data["scales"]
+    if not isinstance(scales, dict) or not scales:
+        out.add("YC011", f"scales must map scale letters to [depth, width, max_channels], got {scales!r}",
+                scales_node)
+        return []
+    entries = _mapping_nodes(scales_node)
+    letters: list[str] = []
+    for letter, value in scales.items():
+        where = entries[letter][1] if letter in entries else scales_node
+        if not isinstance(letter, str) or not letter:
+            out.add("YC011", f"scale name must be a letter such as n, s, m, got {letter!r}", where)
+            continue
+        letters.append(letter)
+        numbers = value if isinstance(value, list) else []
+        ok = len(numbers) == 3 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in numbers
+        )
+        if not ok:
+            out.add("YC011", f"scale {letter!r} must be [depth, width, max_channels] positive numbers, "
+                    f"got {value!r}", where)
+        elif max(numbers[0], numbers[1]) > MAX_MULTIPLE:
+            out.add("YC033", f"scale {letter!r}: depth/width multiple above the limit {MAX_MULTIPLE}", where)
+    scale = data.get("scale")
+    if "scale" in data and scale not in letters:
+        out.add("YC011", f"scale {scale!r} is not one of the scales: {', '.join(letters)}", scale_node)
+    return letters
+
+
+_SAFE_ACTIVATION = re.compile(r"^(torch\.)?nn\.[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_activation(value: Any, node: Any, out: _Collector) -> None:
+    """`activation:` is eval()ed by ultralytics outside restricted mode: allow only nn.X(literals)."""
+    if not isinstance(value, str):
+        out.add("YC011", f"activation must be a string such as 'nn.SiLU()', got {value!r}", node)
+        return
+    if not _is_safe_activation(value):
+        out.add("YC040", f"activation {value!r} would be passed to eval() by ultralytics; "
+                "write a torch.nn activation such as 'nn.SiLU()' or 'nn.LeakyReLU(0.1)'", node)
+
+
+def _is_safe_activation(source: str) -> bool:
+    """True for ``nn.Name(...)``/``torch.nn.Name(...)`` with only literal arguments."""
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    call = tree.body
+    if not isinstance(call, ast.Call) or not _SAFE_ACTIVATION.match(ast.unparse(call.func)):
+        return False
+    values = [*call.args, *(kw.value for kw in call.keywords)]
+    if any(kw.arg is None for kw in call.keywords):
+        return False
+    try:
+        for value in values:
+            ast.literal_eval(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class _Row:
+    """A row that passed the shape check, with its nodes for positions."""
+
+    layer: Any  # spec.Layer
+    node: yaml.SequenceNode
+
+
+def _check_sections(data: dict, nodes: dict, out: _Collector) -> list[_Row] | None:
+    """Both sections present as lists of rows; returns the rows whose shape is right."""
+    missing = [name for name in SECTIONS if name not in data]
+    if missing:
+        out.add("YC010", f"not a model YAML: missing {' and '.join(f'`{m}`' for m in missing)}")
+        return None
+    rows: list[_Row] = []
+    index = 0
+    usable = True
+    for name in SECTIONS:
+        seq, seq_node = data[name], nodes[name][1]
+        if not isinstance(seq, list):
+            out.add("YC010", f"`{name}` must be a list of layer rows, got {type(seq).__name__}", seq_node)
+            usable = False
+            continue
+        for position, (row, row_node) in enumerate(zip(seq, seq_node.value, strict=True)):
+            line = row_node.start_mark.line + 1
+            try:
+                layer = parse_row(row, index=index, section=name, position=position, line=line)
+                rows.append(_Row(layer, row_node))
+            except (LayerRowError, LayerReferenceError) as exc:
+                out.add("YC021" if isinstance(exc, LayerReferenceError) else "YC020",
+                        f"layer {index}: {exc.message}", row_node)
+                usable = False
+            index += 1
+    if usable and index == 0:
+        out.add("YC010", "the model has no layers", nodes["backbone"][1])
+    return rows if usable and index else None
+
+
+def _item_node(row: _Row, item: int) -> yaml.Node:
+    """Node of item `item` (0 from, 1 repeats, 2 module, 3 args) of a row."""
+    return row.node.value[item]
+
+
+def _check_refs(rows: list[_Row], out: _Collector) -> bool:
+    """References point backwards and in range; list/single inputs fit the module."""
+    ok = True
+    for row in rows:
+        layer = row.layer
+        try:
+            check_refs(layer)
+        except LayerReferenceError as exc:
+            out.add("YC021", f"layer {layer.index}: {exc.message}", _item_node(row, 0))
+            ok = False
+        module = layer.module
+        if layer.is_multi_input and module not in ACCEPTS_LIST and len(layer.refs) > 1:
+            out.add("YC022", f"layer {layer.index}: {module} takes one input, but `from` is a list "
+                    f"{layer.refs}", _item_node(row, 0))
+        elif not layer.is_multi_input and module in LIST_INPUT_MODULES:
+            out.add("YC022", f"layer {layer.index}: {module} reads several inputs; `from` must be a list, "
+                    f"got {layer.from_}", _item_node(row, 0))
+    return ok
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str:
+    """A ' (did you mean X?)' hint for a misspelt module name, or ''."""
+    pool = sorted(set(candidates))
+    lowered = {c.lower(): c for c in pool}
+    if name.lower() in lowered:
+        return f" (did you mean {lowered[name.lower()]}?)"
+    spec = find_registered(name)
+    if spec is not None:
+        return f" (did you mean {spec.yaml_name}? the YAML uses the class name)"
+    close = difflib.get_close_matches(name, pool, n=3, cutoff=0.75)
+    if not close:
+        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.75)]
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _check_module_name(row: _Row, names: KnownNames, out: _Collector) -> str | None:
+    """Resolve a row's module name the way parse_model would; returns its kind or None if unusable."""
+    module = row.layer.module
+    where = _item_node(row, 2)
+    prefix = f"layer {row.layer.index}: "
+    if module.startswith("nn."):
+        if not names.torch_nn or module[3:] in names.torch_nn:
+            return "torch"
+        out.add("YC030", f"{prefix}{module} is not a torch.nn module class"
+                f"{_suggest(module[3:], names.torch_nn)}", where)
+        return None
+    if module.startswith("torchvision.ops."):
+        if not names.torchvision_ops or module[16:] in names.torchvision_ops:
+            return "torch"
+        out.add("YC030", f"{prefix}{module} is not a torchvision.ops module class", where)
+        return None
+    if module in names.ours:
+        return "ours"
+    if module in names.layers:
+        return "ultralytics"
+    if module in names.non_layers:
+        out.add("YC031", f"{prefix}module {module!r} is {names.non_layers[module]}; "
+                "ultralytics would call it with the row's args", where)
+        return None
+    out.add("YC030", f"{prefix}unknown module {module!r}{_suggest(module, [*names.layers, *names.ours])}"
+            "; --import a package that registers it if it is yours", where)
+    return None
+
+
+_TYPE_CHECKS = {
+    "int": is_int,
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "None": lambda v: v is None,
+    "list[int]": lambda v: isinstance(v, list) and all(is_int(x) for x in v),
+    "list[float]": lambda v: isinstance(v, list) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in v
+    ),
+}
+
+
+def _arg_matches(value: Any, type_name: str, default: Any) -> bool:
+    """True when a YAML arg fits an ArgSpec type such as ``int`` or ``int|list[int]``.
+
+    Strings that ``parse_model`` resolves (``nc``, or a literal such as ``"3"``) count as their value;
+    a type this checker does not know is accepted rather than guessed at.
+    """
+    if value is None and default is None:
+        return True
+    alternatives = type_name.replace(" ", "").split("|")
+    if any(alt not in _TYPE_CHECKS for alt in alternatives):
+        return True
+    if isinstance(value, str) and "str" not in alternatives:
+        if value in PARSE_MODEL_LOCALS:
+            return True
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return False
+    return any(_TYPE_CHECKS[alt](value) for alt in alternatives)
+
+
+def _check_args(row: _Row, kind: str, names: KnownNames, out: _Collector) -> None:
+    """Args of our modules against their schema; channel and repeat sizes of every module."""
+    layer = row.layer
+    prefix = f"layer {layer.index}: "
+    args_node = _item_node(row, 3)
+    if layer.repeats > MAX_REPEATS:
+        out.add("YC033", f"{prefix}repeats {layer.repeats:,} is above the limit {MAX_REPEATS}",
+                _item_node(row, 1))
+    if kind == "ultralytics" and layer.module in names.base_modules and layer.args:
+        channels = layer.args[0]
+        if is_int(channels) and not 1 <= channels <= MAX_CHANNELS:
+            out.add("YC033", f"{prefix}{layer.module} output channels {channels:,} are outside "
+                    f"1..{MAX_CHANNELS:,}", args_node.value[0])
+    if layer.module == "TorchVision":
+        _check_torchvision_weights(row, out)
+    if kind != "ours":
+        return
+    spec = names.ours[layer.module]
+    if len(layer.args) > len(spec.args):
+        expected = ", ".join(a.name for a in spec.args) or "no args"
+        out.add("YC032", f"{prefix}{layer.module} takes at most {len(spec.args)} args ({expected}), "
+                f"got {len(layer.args)}: {list(layer.args)!r}", args_node)
+    for arg_spec, value, node in zip(spec.args, layer.args, args_node.value, strict=False):
+        if not _arg_matches(value, arg_spec.type, arg_spec.default):
+            out.add("YC032", f"{prefix}{layer.module} arg {arg_spec.name!r} must be {arg_spec.type}, "
+                    f"got {value!r}", node)
+
+
+#: Values of TorchVision's `weights` arg that load nothing.
+_NO_WEIGHTS = (None, "", False, "None", "none", "null")
+
+
+def _check_torchvision_weights(row: _Row, out: _Collector) -> None:
+    """TorchVision(c2, model, weights="DEFAULT", ...) downloads and unpickles weights when built."""
+    args = row.layer.args
+    weights = args[2] if len(args) > 2 else "DEFAULT"
+    if weights not in _NO_WEIGHTS:
+        where = _item_node(row, 3).value[2] if len(args) > 2 else _item_node(row, 3)
+        out.add("YC034", f"layer {row.layer.index}: TorchVision loads pretrained weights {weights!r} "
+                "from the internet when built; --build will not build this file", where)
+
+
+def _check_head_and_usage(rows: list[_Row], out: _Collector) -> None:
+    """The last layer is a head; every other layer's output is read by someone."""
+    last = rows[-1]
+    if last.layer.module not in END_MODULES:
+        out.add("YC023", f"layer {last.layer.index}: the last layer is {last.layer.module}, not a head "
+                "such as Detect, Segment, Pose, OBB or Classify", _item_node(last, 2))
+    used = {source for row in rows for source in row.layer.sources}
+    for row in rows[:-1]:
+        if row.layer.index not in used and row.layer.module not in SIDE_OUTPUT_MODULES:
+            out.add("YC050", f"layer {row.layer.index} ({row.layer.module}): output is never used", row.node)
+
+
+def _check_index_comments(rows: list[_Row], lines: list[str], out: _Collector) -> None:
+    """A `# N` comment right after a row must say the row's index."""
+    for row in rows:
+        end = row.node.end_mark
+        if end.line >= len(lines):
+            continue
+        text = lines[end.line]
+        match = _INDEX_COMMENT.match(text, end.column)
+        if match is None or int(match.group(1)) == row.layer.index:
+            continue
+        start, stop = match.span(1)
+        fix = TextEdit(end.line + 1, start, stop, str(row.layer.index))
+        out.add("YC051", f"comment says layer {match.group(1)}, but this row is layer {row.layer.index}",
+                (end.line + 1, start + 1), fix)
+
+
+def _lint_model(data: dict, root: yaml.Node, text: str, names: KnownNames, report: FileReport,
+                out: _Collector) -> None:
+    """Every check of a model document; records its scales and layer lines on the report."""
+    nodes = _mapping_nodes(root)
+    _check_duplicate_keys(root, out)
+    report.scales = _check_top_level(data, nodes, out)
+    rows = _check_sections(data, nodes, out)
+    if rows is None:
+        return
+    report.layer_lines = {row.layer.index: row.layer.line for row in rows}
+    _check_refs(rows, out)
+    kinds = [_check_module_name(row, names, out) for row in rows]
+    for row, kind in zip(rows, kinds, strict=True):
+        if kind is not None:
+            _check_args(row, kind, names, out)
+    _check_head_and_usage(rows, out)
+    _check_index_comments(rows, text.splitlines(), out)
+
+
+# --- entry points -------------------------------------------------------------------------------------
+
+
+def lint_text(text: str, path: str = "<text>", names: KnownNames | None = None) -> FileReport:
+    """Every finding of one YAML text; a YAML that is not a model comes back with is_model False."""
+    names = names or known_names()
+    out = _Collector(path)
+    report = FileReport(path, text=text)
+    try:
+        model = _read_model(text)
+    except _Stop as stop:
+        out.add(stop.code, stop.message, (stop.line, stop.col))
+        report.findings = out.findings
+        return report
+    if model is None:
+        report.is_model = False
+        return report
+    _lint_model(*model, text, names, report, out)
+    report.findings = sorted(out.findings, key=lambda f: (f.line, f.col))
+    return report
+
+
+def lint_file(path: str | Path, names: KnownNames | None = None) -> FileReport:
+    """Read and lint one file; read problems become a YC001 finding."""
+    shown = str(path)
+    try:
+        text = read_text(path)
+    except ComposeError as exc:
+        return FileReport(shown, findings=[Finding(shown, exc.line or 1, 1, "YC001", exc.message)])
+    return lint_text(text, shown, names)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; a folder stands for the ``*.yaml``/``*.yml`` files under it, sorted."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()))
+        else:
+            files.append(path)
+    return files
+
+
+def lint_paths(paths: Iterable[str | Path]) -> list[FileReport]:
+    """Lint several files (folders expanded) with one set of known names; --import modules first."""
+    names = known_names()
+    return [lint_file(path, names) for path in expand_paths(paths)]
+
+
+def apply_fixes(text: str, fixes: Iterable[TextEdit]) -> str:
+    """Apply comment edits to text, right to left on each line so offsets stay valid."""
+    lines = text.splitlines(keepends=True)
+    for fix in sorted(fixes, key=lambda f: (f.line, f.start), reverse=True):
+        line = lines[fix.line - 1]
+        lines[fix.line - 1] = line[: fix.start] + fix.new + line[fix.end :]
+    return "".join(lines)
+
+
+def fix_file(report: FileReport) -> int:
+    """Rewrite the fixable findings of a linted file in place (atomically); returns how many."""
+    fixes = [f.fix for f in report.findings if f.fix is not None]
+    if not fixes or report.text is None:
+        return 0
+    write_atomic(report.path, apply_fixes(report.text, fixes))
+    report.findings = [f for f in report.findings if f.fix is None]
+    return len(fixes)

@@ -1,0 +1,95 @@
+"""Renderers for `yolo-compose insert` and `remove`: the edit report as Rich text or as JSON.
+
+The Rich report goes to stderr (it is a summary; stdout carries the result: the written path, or
+the YAML itself with ``-o -``). The JSON report is the only thing on stdout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from ..composer.edit import EditResult, Rewire
+from .console import print_json, stderr_console
+
+
+def edit_report_dict(
+    edit: EditResult, *, output: str | None, build: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON document printed by `--json`: the edit report, where it went, and the build."""
+    data = edit.to_dict()
+    data["output"] = output
+    if build is not None:
+        data["build"] = build
+    return data
+
+
+def render_edit_json(edit: EditResult, *, output: str | None, build: dict[str, Any] | None = None) -> None:
+    """Print the edit report (and the build summary, when built) as one JSON document."""
+    print_json(edit_report_dict(edit, output=output, build=build))
+
+
+def headline(edit: EditResult) -> str:
+    """One line saying what the edit did, e.g. 'inserted layer 9 HaloAttention after layer 8 (C3k2)'."""
+    base = f" into {edit.base.name}" if edit.base is not None else ""
+    if edit.action == "insert":
+        row = _row_text(edit.row)
+        return (
+            f"inserted layer {edit.new_index} {row}{base}, {edit.placement} layer "
+            f"{edit.target} ({edit.target_module})"
+        )
+    source = edit.base.name if edit.base is not None else "the model"
+    return f"removed layer {edit.removed_index} {_row_text(edit.row)} from {source}"
+
+
+def moved_ranges(index_map: dict[int, int]) -> list[str]:
+    """Runs of layers that moved, as 'old_a..old_b -> new_a..new_b' strings."""
+    moved = sorted((old, new) for old, new in index_map.items() if old != new)
+    runs: list[list[tuple[int, int]]] = []
+    for pair in moved:
+        if runs and pair[0] == runs[-1][-1][0] + 1 and pair[1] == runs[-1][-1][1] + 1:
+            runs[-1].append(pair)
+        else:
+            runs.append([pair])
+    return [f"{run[0][0]}..{run[-1][0]} -> {run[0][1]}..{run[-1][1]}" for run in runs]
+
+
+def rewire_table(rewired: list[Rewire]) -> Table:
+    """The references the edit rewrote or redirected, one row each."""
+    table = Table(title="References", title_justify="left")
+    for column in ("layer", "was", "module", "from", "why"):
+        table.add_column(column)
+    for item in rewired:
+        ref = (
+            f"{item.old_ref} -> {item.new_ref}"
+            if item.old_ref != item.new_ref
+            else f"{item.new_ref} (same text)"
+        )
+        table.add_row(str(item.layer), str(item.old_layer), item.module, ref, item.reason)
+    return table
+
+
+def render_edit_rich(edit: EditResult, *, output: str | None) -> None:
+    """Print the edit report on stderr: what was done, which layers moved, which refs changed."""
+    console = stderr_console()
+    console.print(Text(headline(edit), style="bold"))
+    ranges = moved_ranges(edit.index_map)
+    console.print(
+        f"renumbered: {', '.join(ranges) if ranges else 'nothing moved'}"
+        f"; {edit.comments_renumbered} index comments updated"
+    )
+    if edit.rewired:
+        console.print(rewire_table(edit.rewired))
+    if output is not None:
+        console.print(f"wrote {output}" if output != "-" else "YAML written to stdout")
+    for warning in edit.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
+
+
+def _row_text(row: list[Any]) -> str:
+    """A row in YAML flow form, e.g. '[-1, 1, HaloAttention, [2, 1]]'."""
+    if isinstance(row, list):
+        return "[" + ", ".join(_row_text(item) for item in row) + "]"
+    return str(row)
