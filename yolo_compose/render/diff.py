@@ -1,0 +1,287 @@
+"""Renderers for `yolo-compose diff`: a Rich report, JSON, GitHub annotations, and a one-line stat.
+
+Every renderer reads the same :class:`~yolo_compose.composer.diff.DiffResult`. Layers are named
+the way a reader thinks of them — ``9 HaloAttention [2, 1]``, ``input 8 C3k2 → 9 HaloAttention`` —
+never as index arithmetic. Indices are B's unless marked ``A``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from ..composer.diff import DiffResult, LayerLabel, ScaleCost
+from .console import print_json, stdout_console
+
+_BARE = re.compile(r"^[A-Za-z_][\w.]*$")
+_TABLE_WIDTH = 140
+
+
+def flow(value: Any) -> str:
+    """A plain value written as a YAML flow item, the way model files write args."""
+    if isinstance(value, list):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value if _BARE.match(value) else json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _labels(labels: Sequence[LayerLabel]) -> str:
+    return ", ".join(str(label) for label in labels)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reportable difference: its section, the sentence, and where it sits in file B (or A)."""
+
+    section: str
+    message: str
+    line: int | None
+    in_a: bool = False  # the line is in file A (a removed layer or key)
+
+
+def findings(result: DiffResult, *, verbose: bool = False) -> list[Finding]:
+    """Every difference as a sentence, in report order; renumbered refs only with ``verbose``."""
+    found: list[Finding] = []
+    for x in result.inserted:
+        feeds_text = f"; feeds {_labels(x.readers)}" if x.readers else ""
+        after = f"after A {x.after_a}" if x.after_a else "at the start"
+        found.append(
+            Finding(
+                "inserted",
+                f"inserted {x.index} {x.node.module} {flow(x.node.args)} (repeats {flow(x.node.repeats)}, "
+                f"from {flow(x.from_)} = {_labels(x.sources)}), {after}{feeds_text}",
+                x.line,
+            )
+        )
+    for x in result.removed:
+        found.append(
+            Finding(
+                "removed",
+                f"removed A {x.index} {x.node.module} {flow(x.node.args)} (repeats {flow(x.node.repeats)}, "
+                f"from {flow(x.from_)}), before {x.before_b}",
+                x.line,
+                in_a=True,
+            )
+        )
+    for x in result.changed:
+        changes = "; ".join(f"{c.field} {flow(c.old)} → {flow(c.new)}" for c in x.changes)
+        where = f"{x.b_index}" if x.a_index == x.b_index else f"{x.b_index} (A {x.a_index})"
+        found.append(Finding("changed", f"changed {where}: {changes}", x.b_line))
+    for x in result.rewired:
+        where = f"{x.b_index}" if x.a_index == x.b_index else f"{x.b_index} (A {x.a_index})"
+        found.append(
+            Finding(
+                "rewired",
+                f"rewired {where} {x.module}: inputs A [{_labels(x.old_sources)}] "
+                f"→ [{_labels(x.new_sources)}] "
+                f"(from {flow(x.old_from)} → {flow(x.new_from)})",
+                x.b_line,
+            )
+        )
+    if verbose:
+        for x in result.renumbered:
+            found.append(
+                Finding(
+                    "renumbered",
+                    f"renumbered {x.b_index} {x.module} input {x.position + 1}: {x.old} → {x.new} "
+                    f"(still reads {x.source})",
+                    x.b_line,
+                )
+            )
+    for t in result.top_level:
+        if t.kind == "changed":
+            message = f"{t.key}: {flow(t.old)} → {flow(t.new)}"
+        elif t.kind == "added":
+            message = f"{t.key} added: {flow(t.new)}"
+        else:
+            message = f"{t.key} removed (was {flow(t.old)})"
+        found.append(Finding("top-level", message, t.line, in_a=t.kind == "removed"))
+    if result.comments_shown:
+        for c in result.comments:
+            layer = f" on layer {c.layer}" if c.layer is not None else ""
+            if c.kind == "changed":
+                message = f"comment{layer}: {c.old} → {c.new}"
+            else:
+                message = f"comment {c.kind}{layer}: {c.new if c.kind == 'added' else c.old}"
+            found.append(Finding("comments", message, c.line, in_a=c.kind == "removed"))
+    return found
+
+
+def headline(result: DiffResult) -> str:
+    """One line: same or different, and how many of each kind of difference."""
+    if result.same_graph and not result.renumbered and not result.comments:
+        return "same"
+    counts = result.summary()
+    parts = [f"{counts[k]} {k.replace('_', '-')}" for k in ("inserted", "removed", "changed", "rewired")
+             if counts[k]]
+    if counts["top_level"]:
+        parts.append(f"{counts['top_level']} top-level change{'s' * (counts['top_level'] != 1)}")
+    if counts["renumbered"]:
+        plural = "s" * (counts["renumbered"] != 1)
+        parts.append(f"{counts['renumbered']} reference{plural} renumbered consistently")
+    if counts["comments"]:
+        ignored = "" if result.comments_shown else " (ignored)"
+        n = counts["comments"]
+        lines = "1 comment line differs" if n == 1 else f"{n} comment lines differ"
+        parts.append(f"{lines}{ignored}")
+    state = "same graph" if result.same_graph else "different"
+    return f"{state}: {', '.join(parts)}"
+
+
+_STYLES = {
+    "inserted": "green",
+    "removed": "red",
+    "changed": "yellow",
+    "rewired": "magenta",
+    "renumbered": "cyan",
+    "top-level": "blue",
+    "comments": "dim",
+}
+
+
+def render_rich(
+    result: DiffResult, *, verbose: bool = False, costs: Sequence[ScaleCost] | None = None
+) -> None:
+    """The report, then (with --build) one params/GFLOPs table per scale."""
+    _render_report(result, verbose=verbose)
+    console = stdout_console()
+    console.width = max(console.width, _TABLE_WIDTH)  # a pipe gets 80 columns; the table needs more
+    for cost in costs or ():
+        console.print(cost_table(cost))
+
+
+def _render_report(result: DiffResult, *, verbose: bool) -> None:
+    """A headline, then one line per difference, grouped and coloured by kind."""
+    console = stdout_console()
+    head = headline(result)
+    if head == "same":
+        console.print("same")
+        return
+    console.print(Text(f"{result.a.name} → {result.b.name}: {head}", style="bold"), soft_wrap=True)
+    current = None
+    for finding in findings(result, verbose=verbose):
+        if finding.section != current:
+            current = finding.section
+            console.print(Text(current.capitalize(), style=f"bold {_STYLES[current]}"), soft_wrap=True)
+        where = f"  (line {finding.line}{' of A' if finding.in_a else ''})" if finding.line else ""
+        console.print(Text(f"  {finding.message}{where}", style=_STYLES[current]), soft_wrap=True)
+    if result.renumbered and not verbose:
+        console.print("renumbered references not listed (--verbose lists them)", soft_wrap=True)
+    if result.comments and not result.comments_shown:
+        console.print("comments ignored (--comments lists them)", soft_wrap=True)
+
+
+def render_json(result: DiffResult, *, costs: Sequence[ScaleCost] | None = None) -> None:
+    """The result as JSON (see :meth:`DiffResult.to_dict`), with ``build`` when measured."""
+    data = result.to_dict()
+    if costs is not None:
+        data["build"] = [cost.to_dict() for cost in costs]
+    print_json(data)
+
+
+def _params(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def _gflops(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def _delta(old: float | None, new: float | None, fmt: str) -> str:
+    """New minus old; a layer missing on one side counts as 0 there."""
+    if old is None and new is None:
+        return ""
+    return format((new or 0) - (old or 0), "+" + fmt)
+
+
+def cost_table(cost: ScaleCost) -> Table:
+    """Params and GFLOPs of both sides at one scale: the differing layers, then the totals."""
+    title = f"--build: scale {cost.scale or '(none)'}, {cost.imgsz}x{cost.imgsz}"
+    table = Table(title=title, title_justify="left")
+    for column in ("layer", "kind", "params A", "params B", "Δ params", "GFLOPs A", "GFLOPs B", "Δ GFLOPs"):
+        table.add_column(column, justify="left" if column in ("layer", "kind") else "right", no_wrap=True)
+    for x in cost.layers:
+        index = x.b_index if x.b_index is not None else f"A {x.a_index}"
+        table.add_row(
+            f"{index} {x.module}", x.kind, _params(x.a_params), _params(x.b_params),
+            _delta(x.a_params, x.b_params, ","), _gflops(x.a_gflops), _gflops(x.b_gflops),
+            _delta(x.a_gflops, x.b_gflops, ".3f"),
+        )
+    table.add_row(
+        "total", "",
+        _params(cost.a_params), _params(cost.b_params), _delta(cost.a_params, cost.b_params, ","),
+        _gflops(cost.a_gflops), _gflops(cost.b_gflops), _delta(cost.a_gflops, cost.b_gflops, ".3f"),
+    )
+    return table
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_lines(result: DiffResult, *, a_file: str, b_file: str, verbose: bool = False) -> list[str]:
+    """GitHub Actions workflow commands: one ``::notice`` per difference, with file and line."""
+    lines = []
+    for finding in findings(result, verbose=verbose):
+        file = a_file if finding.in_a else b_file
+        location = f"file={_escape_property(file)}"
+        if finding.line:
+            location += f",line={finding.line}"
+        title = _escape_property(f"yolo-compose diff: {finding.section}")
+        lines.append(f"::notice {location},title={title}::{_escape_data(finding.message)}")
+    return lines
+
+
+def render_github(
+    result: DiffResult,
+    *,
+    a_file: str,
+    b_file: str,
+    verbose: bool = False,
+    costs: Sequence[ScaleCost] | None = None,
+) -> None:
+    """Print the annotations (and one per built scale), then the headline as a plain line."""
+    console = stdout_console()
+    for line in github_lines(result, a_file=a_file, b_file=b_file, verbose=verbose):
+        console.print(line, soft_wrap=True)
+    for cost in costs or ():
+        message = (
+            f"scale {cost.scale}: params {cost.a_params:,} → {cost.b_params:,} "
+            f"({cost.b_params - cost.a_params:+,}), GFLOPs {cost.a_gflops:.3f} → {cost.b_gflops:.3f}"
+        )
+        console.print(f"::notice file={_escape_property(b_file)},title=yolo-compose diff%3A build::"
+                      f"{_escape_data(message)}", soft_wrap=True)
+    console.print(f"{result.a.name} → {result.b.name}: {headline(result)}", soft_wrap=True)
+
+
+def stat_line(result: DiffResult) -> str:
+    """One line per compared file, like ``git diff --stat``: the B file and its counts."""
+    counts = result.summary()
+    parts = ", ".join(f"{counts[k]} {k.replace('_', '-')}" for k in counts if k != "comments")
+    return f"{result.b.name} | {'same' if result.same_graph else 'different'}: {parts}"
+
+
+def render_stat(result: DiffResult, *, as_json: bool = False) -> None:
+    """The stat line, or the summary counts as JSON."""
+    if as_json:
+        print_json({"a": result.a.name, "b": result.b.name, "same_graph": result.same_graph,
+                    "summary": result.summary()})
+        return
+    stdout_console().print(stat_line(result), soft_wrap=True)
