@@ -1,0 +1,110 @@
+"""Small helpers shared by the attention modules: input checks, padding, table resizing.
+
+Every helper works on plain tensors and Python ints so that the modules stay traceable with
+``torch.jit.trace`` and exportable to ONNX.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def check_divisible(value: int, divisor: int, what: str, by_what: str) -> None:
+    """Raise ValueError naming both values when `value` is not a multiple of `divisor`."""
+    if divisor <= 0 or value % divisor != 0:
+        raise ValueError(f"{what} {value} not divisible by {by_what} {divisor}")
+
+
+def check_positive(value: int, what: str, *, allow_zero: bool = False) -> None:
+    """Raise ValueError naming the value when it is negative (or zero unless allowed)."""
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else ">= 1"
+        raise ValueError(f"{what} must be {bound}, got {value}")
+
+
+def check_input(x: torch.Tensor, channels: int, module: str) -> None:
+    """Raise ValueError unless `x` is (B, channels, H, W): a wrong layer input names both counts.
+
+    A channel mismatch usually means the module was built for another width scale (n/s/m/l/x)
+    or placed after a different layer than the one it was built for.
+    """
+    if x.dim() != 4:
+        raise ValueError(f"{module} expects a (B, C, H, W) tensor, got shape {tuple(x.shape)}")
+    if x.shape[1] != channels:
+        raise ValueError(
+            f"{module} was built for {channels} input channels but got {x.shape[1]} "
+            f"(input shape {tuple(x.shape)})"
+        )
+
+
+def padded_length(length: int, multiple: int) -> int:
+    """Smallest multiple of `multiple` that is >= `length`.
+
+    Written with non-negative operands only: in an exported graph ``//`` on traced sizes becomes
+    ONNX ``Div``, which truncates toward zero, so the ``-(-a // b)`` idiom would round wrongly.
+    """
+    return (length + multiple - 1) // multiple * multiple
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Zero-pad a (..., H, W) tensor at the bottom and right so H and W are multiples of `multiple`."""
+    height, width = x.shape[-2:]
+    pad_h = padded_length(height, multiple) - height
+    pad_w = padded_length(width, multiple) - width
+    if pad_h == 0 and pad_w == 0:
+        return x
+    return F.pad(x, (0, pad_w, 0, pad_h))
+
+
+def resize_table_1d(table: torch.Tensor, length: int) -> torch.Tensor:
+    """Linearly resample a (L, D) table of learned embeddings to (length, D) rows.
+
+    ``align_corners=True`` maps first row to first row and last to last; for relative-offset tables
+    of odd length (2S - 1) the centre row (offset 0) stays the centre row. At ``length == L`` the
+    table is returned unchanged, so the math at the trained size is exactly the table's. A single
+    output row is the table's midpoint (offset 0 of a relative table), not its first row.
+    """
+    if table.shape[0] == length:
+        return table
+    # align_corners=False at one output row samples position (L - 1) / 2: the midpoint.
+    resized = F.interpolate(table.t().unsqueeze(0), size=length, mode="linear", align_corners=length > 1)
+    return resized.squeeze(0).t()  # (length, D)
+
+
+def resize_table_2d(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Bilinearly resample a (D, H, W) grid of embeddings to (D, height, width).
+
+    At the table's own size the table is returned unchanged (identical math at the trained size).
+    """
+    if tuple(table.shape[-2:]) == (height, width):
+        return table
+    resized = F.interpolate(table.unsqueeze(0), size=(height, width), mode="bilinear", align_corners=False)
+    return resized.squeeze(0)
+
+
+def relative_index(queries: int, keys: int, offset: int = 0) -> torch.Tensor:
+    """(queries, keys) long tensor of ``j - i + offset`` (row index into a relative-offset table).
+
+    For a table that covers offsets ``-(queries - 1) .. keys - 1`` use ``offset = queries - 1``.
+    """
+    query_pos = torch.arange(queries).unsqueeze(1)
+    key_pos = torch.arange(keys).unsqueeze(0)
+    return key_pos - query_pos + offset
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """softmax(q k^T + bias) v over (N, L, d) x (N, S, d) with a (N, L, S) bias; q is pre-scaled.
+
+    This is ``F.scaled_dot_product_attention``, which uses a fused kernel where the backend has
+    one, except for float32/float64 training on the CPU: there the bias (the relative logits)
+    needs a gradient too, which sends SDPA to its unfused math path, and that path spends extra
+    passes on scaling and fully-masked-row checks; the same math written out with one fused
+    ``baddbmm`` for ``bias + q k^T`` is faster. (Not in fp16/bf16: CPU batched products in those
+    types with a transposed operand are orders of magnitude slower than SDPA.)
+    """
+    explicit_ok = q.device.type == "cpu" and q.dtype in (torch.float32, torch.float64)
+    if explicit_ok and torch.is_grad_enabled() and not torch.jit.is_tracing():
+        logits = torch.baddbmm(bias, q, k.transpose(1, 2))  # (N, L, S)
+        return torch.bmm(logits.softmax(dim=-1), v)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
