@@ -17,18 +17,114 @@ HALO = register(
         args=(
             ArgSpec("block", "int", 2, "query block size b (pixels per side)"),
             ArgSpec("halo", "int", 1, "halo h: each block attends a (b + 2h)^2 window"),
+            ArgSpec("heads", "int", 4, "attention heads; c1 must be divisible by heads when dim_head is 0"),
+            ArgSpec("dim_head", "int", 0, "channels per head; 0 = c1 // heads (inner width = c1)"),
         ),
         complexity="O(N)",
-        levels=("P4", "P5"),
+        levels=("P3", "P4", "P5"),
+        size_constraints="any H, W (padded to a multiple of block, padding keys masked, output cropped)",
+        amp_notes="fp16/bf16 safe: padding is masked with -inf inside SDPA, every query has a valid key",
         paper="Scaling Local Self-Attention for Parameter Efficient Visual Backbones, arXiv:2103.12731",
+        extra={
+            "macs": "N*C*4I + Np*I*2(w^2 + w + block - 1); I = heads*dim_head, w = block + 2*halo",
+            "seed_args": "[block, halo] as in the seed YAML; heads and dim_head are optional",
+        },
     )
 )
 
 # --- mhsa (BoTNet) ---------------------------------------------------------------------------
+MHSA = register(
+    ModuleSpec(
+        name="mhsa",
+        yaml_name="MHSA",
+        target="yolo_compose.modules.botnet:MHSA",
+        summary="BoTNet global multi-head self-attention with 2-D relative position logits",
+        args=(
+            ArgSpec("width", "int", 20, "feature-map width at the training image size", "w"),
+            ArgSpec("height", "int", 20, "feature-map height at the training image size", "h"),
+            ArgSpec("heads", "int", 4, "attention heads; c1 must be divisible by heads"),
+        ),
+        aliases=("botnet",),
+        complexity="O(N^2)",
+        levels=("P5",),
+        size_constraints="any H, W; position tables trained at width x height, resampled elsewhere",
+        amp_notes="fp16/bf16 safe: logits scaled by 1/sqrt(d) before the softmax (the seed had no scaling)",
+        paper="Bottleneck Transformers for Visual Recognition, arXiv:2101.11605",
+        extra={"macs": "3*N*C^2 + N*C*(H + W) + 2*N^2*C"},
+    )
+)
 # --- end mhsa --------------------------------------------------------------------------------
 
 # --- cga (EfficientViT) ----------------------------------------------------------------------
+CGA = register(
+    ModuleSpec(
+        name="cga",
+        yaml_name="CascadedGroupAttention",
+        target="yolo_compose.modules.efficientvit:CascadedGroupAttention",
+        summary="EfficientViT cascaded group attention (residual), global or in window tiles",
+        args=(
+            ArgSpec("key_dim", "int", 16, "channels of q and k per head"),
+            ArgSpec("heads", "int", 8, "attention heads; c1 divisible by heads (value dim = c1 // heads)"),
+            ArgSpec(
+                "resolution", "int", 20,
+                "feature-map side at the training imgsz (imgsz // stride); bias table side = min(it, window)",
+                "size",
+            ),
+            ArgSpec("window", "int", 20, "tile side: attention tiled when H or W exceeds it; 0 = global"),
+            ArgSpec("kernels", "int|list[int]", 5, "odd depthwise kernel on q: one for all heads or a list"),
+        ),
+        aliases=("efficientvit",),
+        yaml_aliases=("LocalWindowAttention",),
+        complexity="O(N)",
+        levels=("P3", "P4", "P5"),
+        size_constraints=(
+            "any H, W; global attention (O(N^2)) when H, W <= window, else window x window tiles "
+            "(padded, padding keys masked, cropped): O(N * window^2); bias exact up to the trained size"
+        ),
+        amp_notes="fp16/bf16 safe: logits scaled by 1/sqrt(key_dim); padded keys masked, no empty row",
+        paper=(
+            "EfficientViT: Memory Efficient Vision Transformer with Cascaded Group Attention, "
+            "arXiv:2305.07027"
+        ),
+        extra={
+            "macs": "N*C*(2kd + d) + N*kd*sum(k_i^2) + h*Np*L*(kd + d) + N*C^2; L = tile pixels, Np = padded",
+            "attention": "O(N^2) within one tile: global up to window x window pixels, tiled above",
+            "residual": "x + CGA(x); projection BN weight starts at 0: the layer is the identity at init",
+            "seed_args": "[key_dim, heads, resolution, window, kernels]; seed's dim, attn_ratio implied",
+        },
+    )
+)
 # --- end cga ---------------------------------------------------------------------------------
 
 # --- flatten (FLatten Transformer) -----------------------------------------------------------
+FLATTEN = register(
+    ModuleSpec(
+        name="flatten",
+        yaml_name="FocusedLinearAttention",
+        target="yolo_compose.modules.flatten:FocusedLinearAttention",
+        summary="FLatten focused linear attention: global O(N) attention with a focusing kernel map",
+        args=(
+            ArgSpec(
+                "size", "int", 20,
+                "feature-map side at the training imgsz (imgsz // stride): the position grid's side",
+                "size",
+            ),
+            ArgSpec("heads", "int", 8, "attention heads; c1 must be divisible by heads"),
+            ArgSpec("focusing_factor", "int", 3, "power p of the focusing function ||x|| x^p / ||x^p||"),
+            ArgSpec("kernel_size", "int", 5, "odd kernel of the rank-restoring depthwise conv on v"),
+            ArgSpec("qkv_bias", "bool", False, "bias in the q, k, v projection"),
+        ),
+        aliases=("fla",),
+        complexity="O(N)",
+        levels=("P3", "P4", "P5"),
+        size_constraints="any H, W; position grid trained at size x size, bilinearly resized elsewhere",
+        amp_notes="fp16/bf16 safe: the focusing powers and the kv/z token sums run in float32 under autocast",
+        paper="FLatten Transformer: Vision Transformer using Focused Linear Attention, arXiv:2308.00442",
+        extra={
+            "macs": "N*(4C^2 + 2C^2/h + C + C*k^2)",
+            "residual": "no: the output replaces the input features, as in the seed",
+            "seed_args": "[size, heads, ...]: size is the map side (20), not the seed's num_patches (400)",
+        },
+    )
+)
 # --- end flatten -----------------------------------------------------------------------------
