@@ -8,7 +8,9 @@ anything that builds imports them inside the function, only when asked to build.
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -45,6 +47,136 @@ def fail(exc: ComposeError) -> NoReturn:
 
 
 # --- insert / remove (composer) -------------------------------------------------------------
+_SPEC_HELP = "SPEC: an index (8; -1 = last), a module name (SPPF), Module:k (C3k2:2, C3k2:last) or `backbone`"
+_AFTER_HELP = f"Insert after this layer; its consumers then read the new one. {_SPEC_HELP}."
+_BASE_HELP = "Bundled ultralytics model (yolo11n, yolov8s-seg, yolov8n-p2, ...) or a model YAML file."
+_OUTPUT_HELP = (
+    "Output file; default <base name with scale>-<module>.yaml in the current folder "
+    "(e.g. yolo11n-halo.yaml). '-' writes the YAML to stdout."
+)
+
+
+def _emit_yaml(text: str, target: Path | None) -> None:
+    """Write the YAML atomically to `target`, or to stdout when target is None."""
+    if target is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from .composer.yamlio import write_atomic
+
+    try:
+        write_atomic(target, text)
+    except OSError as exc:
+        raise ComposeError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
+
+
+def _report(edit: Any, target: Path | None, *, as_json: bool, summary: Any = None) -> None:
+    """Hand the edit (and build summary) to the renderers; stdout gets the result only."""
+    from .render.insert import render_edit_json, render_edit_rich
+
+    output = "-" if target is None else str(target)
+    if as_json:
+        render_edit_json(edit, output=output, build=None if summary is None else summary.to_dict())
+        return
+    render_edit_rich(edit, output=output if summary is None else None)  # the summary says where it went
+    if summary is not None:
+        from .render.summary import render_summary
+
+        render_summary(summary, as_json=False, output=output)
+    if target is not None:
+        sys.stdout.write(f"{target}\n")
+
+
+@app.command("insert")
+def insert_command(
+    module: Annotated[str, typer.Argument(help="Module to insert (see `yolo-compose modules`), e.g. halo.")],
+    base: Annotated[str, typer.Option("--base", "-b", help=_BASE_HELP)],
+    after: Annotated[
+        str | None,
+        typer.Option("--after", help=_AFTER_HELP),
+    ] = None,
+    before: Annotated[
+        str | None,
+        typer.Option("--before", help="Insert in front of this single-input layer. SPEC as for --after."),
+    ] = None,
+    args: Annotated[
+        str | None,
+        typer.Option("--args", help="Module YAML args as a JSON list, e.g. '[2, 1]' (default: the module's)"),
+    ] = None,
+    scale: Annotated[
+        str | None, typer.Option("--scale", help="Scale letter to build and to name the output (n/s/m/l/x).")
+    ] = None,
+    imgsz: Annotated[int, typer.Option("--imgsz", help="Image size the build checks.")] = 640,
+    all_scales: Annotated[
+        bool, typer.Option("--all-scales", help="Build every scale the model defines.")
+    ] = False,
+    output: Annotated[str | None, typer.Option("--output", "-o", help=_OUTPUT_HELP)] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
+    no_build: Annotated[
+        bool, typer.Option("--no-build", help="Only edit the YAML; skip the build (imports no torch).")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+    import_: Annotated[
+        list[str] | None,
+        typer.Option("--import", help="Import a Python module that registers extra modules."),
+    ] = None,
+) -> None:
+    """Insert an attention module after (or before) a layer; every reference is renumbered.
+
+    Consumers of the --after layer read the new layer; all other refs keep their layers. The YAML
+    is written only after the edit (and the build, unless --no-build) succeeded.
+
+    Example: yolo-compose insert halo --after 8 --base yolo11n   (writes yolo11n-halo.yaml)
+    """
+    from .composer.edit import compose_insert, output_target, parse_args_json
+    from .modules import import_user_modules
+
+    if json_output and output == "-":
+        fail(ComposeError("--json and -o - both write to stdout; choose one"))
+    try:
+        import_user_modules(import_ or [])
+        row_args = parse_args_json(args) if args is not None else None
+        edit = compose_insert(base, module, after=after, before=before, args=row_args, scale=scale)
+        target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
+        summary = None
+        if not no_build:
+            from .build import build_and_summarize
+
+            summary = build_and_summarize(edit, scale=scale, imgsz=imgsz, all_scales=all_scales)
+        _emit_yaml(edit.dump(), target)
+    except ComposeError as exc:
+        fail(exc)
+    _report(edit, target, as_json=json_output, summary=summary)
+
+
+@app.command("remove")
+def remove_command(
+    layer: Annotated[str, typer.Argument(help=f"Layer to remove (single-input). {_SPEC_HELP}.")],
+    base: Annotated[str, typer.Option("--base", "-b", help=_BASE_HELP)],
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Output file; default <base>-no<N>.yaml. '-' writes to stdout."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+) -> None:
+    """Remove a single-input layer; its consumers read its input and every reference is renumbered.
+
+    Example: yolo-compose remove 9 --base yolo11n-halo.yaml -o yolo11n-back.yaml
+    """
+    from .composer.edit import compose_remove, output_target
+
+    if json_output and output == "-":
+        fail(ComposeError("--json and -o - both write to stdout; choose one"))
+    try:
+        edit = compose_remove(base, layer)
+        target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
+        _emit_yaml(edit.dump(), target)
+    except ComposeError as exc:
+        fail(exc)
+    _report(edit, target, as_json=json_output)
+
+
 # --- end insert / remove --------------------------------------------------------------------
 
 # --- modules (registry) ---------------------------------------------------------------------
@@ -77,9 +209,179 @@ def modules_command(
 # --- end modules ----------------------------------------------------------------------------
 
 # --- diff -----------------------------------------------------------------------------------
+from .render.console import OutputFormat, stdout_console  # noqa: E402  (Typer reads the Enum at import)
+
+_GIT_DRIVER_ARGS = 7  # path old-file old-hex old-mode new-file new-hex new-mode
+_NULL_FILE = "/dev/null"
+
+
+def _diff_sides(files: list[str]) -> tuple[str, str, str | None, str | None, bool]:
+    """(A, B, name shown for A, name shown for B, git mode) from the positional arguments."""
+    if len(files) == 2:
+        if files == ["-", "-"]:
+            raise ComposeError("only one side can be read from stdin ('-')")
+        return files[0], files[1], None, None, False
+    if len(files) == _GIT_DRIVER_ARGS:
+        path, old_file, _, _, new_file, _, _ = files
+        return old_file, new_file, f"a/{path}", f"b/{path}", True
+    raise ComposeError(
+        f"expected two models A B (or the {_GIT_DRIVER_ARGS} arguments git passes a diff driver), "
+        f"got {len(files)} argument{'s' * (len(files) != 1)}"
+    )
+
+
+@app.command("diff")
+def diff_command(
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help="A and B: model YAML files, bundled names (yolo11n) or '-' for stdin on one side.",
+            metavar="A B",
+            show_default=False,
+        ),
+    ],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON (same as --format json).")] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="rich report, json, or github annotations.")
+    ] = OutputFormat.rich,
+    stat: Annotated[bool, typer.Option("--stat", help="One line per file with the counts.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each renumbered reference.")] = False,
+    comments: Annotated[bool, typer.Option("--comments", help="List comment changes too.")] = False,
+    build: Annotated[
+        bool, typer.Option("--build", help="Build both sides: params and GFLOPs per changed layer.")
+    ] = False,
+    scale: Annotated[
+        str | None,
+        typer.Option("--scale", help="Scale for --build (default: B's name, else A's, else the first)."),
+    ] = None,
+    all_scales: Annotated[bool, typer.Option("--all-scales", help="--build every scale.")] = False,
+) -> None:
+    """Compare two model YAMLs layer by layer: inserted, removed, changed, rewired, renumbered.
+
+    Exit 0 when both build the same graph (renumbering and comments don't count), 1 when they
+    differ, 2 on an error. Run by git as a diff driver (7 arguments) it exits 0 either way.
+
+    Example: yolo-compose diff yolo11n yolo11n-halo.yaml
+    """
+    from .composer.diff import diff_specs, load_model
+    from .render import diff as render
+
+    try:
+        a_arg, b_arg, a_shown, b_shown, git_mode = _diff_sides(files)
+        if git_mode and _NULL_FILE in (a_arg, b_arg):
+            state = "new" if a_arg == _NULL_FILE else "deleted"
+            stdout_console().print(f"{(b_shown or a_shown or '')[2:]}: {state} model file", soft_wrap=True)
+            return
+        a = load_model(a_arg, read_stdin=sys.stdin.read, shown_as=a_shown)
+        b = load_model(b_arg, read_stdin=sys.stdin.read, shown_as=b_shown)
+        result = diff_specs(a.spec, b.spec, a_name=a.name, b_name=b.name, comments=comments)
+        costs = _diff_costs(a, b, result, scale=scale, all_scales=all_scales) if build else None
+        fmt = OutputFormat.json if json_output else output_format
+        if stat:
+            render.render_stat(result, as_json=fmt is OutputFormat.json)
+        elif fmt is OutputFormat.json:
+            render.render_json(result, costs=costs)
+        elif fmt is OutputFormat.github:
+            render.render_github(result, a_file=a.name, b_file=b.name, verbose=verbose, costs=costs)
+        else:
+            render.render_rich(result, verbose=verbose, costs=costs)
+    except ComposeError as exc:
+        fail(exc)
+    if not result.same_graph and not git_mode:
+        raise typer.Exit(1)
+
+
+def _build_scales(a: Any, b: Any, scale: str | None, all_scales: bool) -> list[str | None]:
+    """Scales to build: --scale, every scale of B (--all-scales), else the one B's (or A's) name implies."""
+    names = list(b.spec.scales) or list(a.spec.scales)
+    if scale:
+        return [scale]
+    if all_scales:
+        return list(names) or [None]
+    return [b.scale or a.scale or (names[0] if names else None)]
+
+
+def _diff_costs(a: Any, b: Any, result: Any, *, scale: str | None, all_scales: bool) -> list[Any]:
+    """--build: measure both sides with ultralytics at each scale (the only path that imports torch)."""
+    import contextlib
+
+    from .composer.diff import compare_costs
+
+    costs = []
+    # ultralytics logs to stdout (and binds its handler to sys.stdout at import): results own stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        from .build import measure_model
+
+        for name in _build_scales(a, b, scale, all_scales):
+            measure_a = measure_model(a.text, source_name=a.name, scale=name)
+            measure_b = measure_model(b.text, source_name=b.name, scale=name)
+            costs.append(compare_costs(result, measure_a, measure_b, scale=name))
+    return costs
+
+
 # --- end diff -------------------------------------------------------------------------------
 
 # --- validate -------------------------------------------------------------------------------
+def _check_imgsz(value: int) -> int:
+    """--imgsz must be a positive multiple of the largest stride (32)."""
+    if value < 32 or value % 32:
+        raise typer.BadParameter(f"must be a positive multiple of 32, got {value}")
+    return value
+
+
+@app.command("validate")
+def validate_command(
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILES...", help="YAML files or folders; non-models pass.")
+    ],
+    build: Annotated[bool, typer.Option("--build", help="Also build models, run forwards.")] = False,
+    all_scales: Annotated[bool, typer.Option("--all-scales", help="With --build: every scale.")] = False,
+    scale: Annotated[str | None, typer.Option("--scale", help="With --build: build this scale.")] = None,
+    imgsz: Annotated[
+        int, typer.Option("--imgsz", callback=_check_imgsz, help="With --build: forward size.")
+    ] = 640,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Rewrite stale `# N` index comments only.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON (same as --format json).")] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="Output: rich (path:line:col lines), json or github.")
+    ] = "rich",
+    import_: Annotated[
+        list[str] | None,
+        typer.Option("--import", help="Import a Python module that registers extra modules."),
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="With --build: s per file.")] = 300.0,
+    memory_mb: Annotated[
+        int, typer.Option("--memory-mb", min=1024, help="With --build: address-space limit (MB).")
+    ] = 8192,
+) -> None:
+    """Check model YAMLs: refs, module names, args, sizes, unsafe YAML; optionally build them.
+
+    Exit 0 clean, 1 problems found, 2 usage error.
+
+    Example: yolo-compose validate models/*.yaml --build --all-scales
+    """
+    from .modules import import_user_modules
+    from .render.console import OutputFormat
+    from .render.validate import render_validation
+    from .validate_build import BuildOptions, validate
+
+    if all_scales and scale is not None:
+        raise typer.BadParameter("give --scale or --all-scales, not both", param_hint="--scale")
+    try:
+        chosen = OutputFormat.json if json_output else OutputFormat(output_format)
+    except ValueError:
+        raise typer.BadParameter("must be rich, json or github", param_hint="--format") from None
+    options = BuildOptions(scale, all_scales, imgsz, timeout, memory_mb, tuple(import_ or ()))
+    try:
+        import_user_modules(import_ or [])
+        result = validate(files, fix=fix, strict=strict, build=build, options=options)
+    except ComposeError as exc:
+        fail(exc)
+    render_validation(result, chosen)
+    raise typer.Exit(result.exit_code)
+
+
 # --- end validate ---------------------------------------------------------------------------
 
 

@@ -1,0 +1,766 @@
+"""Build a composed model with ultralytics, run it at every size it will meet, and measure it.
+
+What `insert` does after the edit (``--no-build`` skips all of it):
+
+1. **Build** the YAML with ultralytics' own ``DetectionModel`` (or the task's model class) for one
+   scale, in ultralytics' *restricted* mode: no ``eval()`` of ``activation:``, only nn.Module
+   layers. ``ULTRALYTICS_SAFE_LOAD=1`` is read once, when ultralytics is imported, so instead of
+   a child process (which would pay the ~2 s import twice) the build sets the thread-local flag
+   ultralytics itself uses while loading a checkpoint (:func:`yolo_compose.integration.restricted_mode`);
+   that works whether or not ultralytics was already imported. ``YOLO_OFFLINE=1`` and
+   ``YOLO_AUTOINSTALL=False`` are set (unless the caller set them) before ultralytics is imported
+   by this module, and nothing here downloads.
+2. **Fill resolution args** (a module's trained feature-map size) from imgsz and the stride at the
+   insertion point, which the stride-probe forward measures; the YAML row gets the values.
+3. **Run** the model at the stride probe (256), at imgsz and at a rectangular size (imgsz x 0.6
+   rounded to 32, as validation's rect batches are). A failure is a :class:`BuildError` naming the
+   layer, the size and why, in one line.
+4. **Measure** per layer: params, output shape, and FLOPs counted exactly at imgsz from the aten
+   ops that run (convolutions, matmuls, attention) with the formulas of
+   ``torch.utils.flop_counter`` under the math attention kernel; ultralytics' own GFLOPs figure
+   (thop on small proxy images, extrapolated) is reported beside it, labelled as such.
+
+FLOPs are counted during the imgsz forward itself, so checking and counting cost one pass. The
+counter is a small dispatch mode over torch's flop formula table rather than ``FlopCounterMode``
+itself: the latter imports ``torch._dynamo`` on first use (about 1 s here, half the time of the
+whole build); ``tests/test_build.py`` checks that both give the same totals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "False")
+# What `import ultralytics` does when it comes first; here torch is imported first, and batch-1
+# forwards of a small model gain nothing from more threads (on a busy machine they lose a lot).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # after the environment above: ultralytics reads it when imported
+import yaml
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
+
+from . import integration
+from .composer.bases import guess_scale
+from .composer.errors import BuildError
+
+if TYPE_CHECKING:
+    from .composer.edit import EditResult
+    from .modules.registry import ModuleSpec
+
+STRIDE_PROBE = 256  # ultralytics' DetectionModel runs this size to find the strides
+ATTENTION_BATCH = 16  # batch size of the O(N^2) memory estimate (ultralytics' default batch)
+ATTENTION_WARN_BYTES = 2 * 1024**3  # warn when one N x N attention tensor would exceed this
+RECT_FACTOR = 0.6
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerMeasure:
+    """One built layer: what the YAML says, what was built and what it costs at imgsz."""
+
+    index: int
+    from_: Any
+    repeats: int  # as built (ultralytics scales repeats by depth)
+    module: str  # the YAML name
+    type: str  # the class path ultralytics prints
+    args: list[Any]  # the YAML args
+    in_channels: int | None  # injected input channels (our modules only)
+    params: int
+    gflops: float
+    out_shape: list[int]  # C, H, W at imgsz (without the batch)
+    in_shape: list[int]
+    stride: int | None  # imgsz / output height, for feature maps
+
+
+@dataclass
+class ModelMeasure:
+    """A built model's layers and totals at one scale and imgsz."""
+
+    source_name: str
+    scale: str
+    task: str
+    imgsz: int
+    sizes: list[tuple[int, int]]  # every (h, w) a forward pass ran at
+    layers: list[LayerMeasure]
+    params: int
+    gflops: float  # counted exactly at imgsz
+    ultralytics_gflops: float  # ultralytics' own figure (thop, extrapolated); 0.0 = it gave none
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        data = asdict(self)
+        data["sizes"] = [list(size) for size in self.sizes]
+        for layer in data["layers"]:
+            layer["from"] = layer.pop("from_")
+        return data
+
+
+@dataclass
+class FilledArg:
+    """A resolution arg written into a row: its value came from imgsz and the layer's stride."""
+
+    layer: int
+    name: str
+    value: int
+    stride: int
+
+
+@dataclass
+class ScaleResult:
+    """One scale built and run (``--all-scales``)."""
+
+    scale: str
+    params: int
+    gflops: float
+
+
+@dataclass
+class BuildSummary:
+    """Everything the summary shows: the measured model, what the edit changed, deltas and notes."""
+
+    model: ModelMeasure
+    inserted: list[int]
+    rewired: dict[int, list[str]]  # layer -> why its `from` changed
+    base_name: str
+    base_params: int
+    base_gflops: float
+    base_derived: bool  # True: base totals = model totals minus the inserted, shape-preserving layers
+    filled: list[FilledArg] = field(default_factory=list)
+    scales: list[ScaleResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    output_path: str = ""  # the file the CLI writes (its default name unless told otherwise)
+    file_scale: str = ""  # the scale ultralytics will take from output_path's name
+
+    @property
+    def delta_params(self) -> int:
+        return self.model.params - self.base_params
+
+    @property
+    def delta_gflops(self) -> float:
+        return self.model.gflops - self.base_gflops
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data (the CLI puts it under "build")."""
+        return {
+            "model": self.model.to_dict(),
+            "inserted": list(self.inserted),
+            "rewired": {str(k): v for k, v in sorted(self.rewired.items())},
+            "base": {
+                "name": self.base_name,
+                "params": self.base_params,
+                "gflops": self.base_gflops,
+                "derived": self.base_derived,
+            },
+            "delta": {
+                "params": self.delta_params,
+                "params_pct": _percent(self.delta_params, self.base_params),
+                "gflops": self.delta_gflops,
+                "gflops_pct": _percent(self.delta_gflops, self.base_gflops),
+            },
+            "filled": [asdict(item) for item in self.filled],
+            "scales": [asdict(item) for item in self.scales],
+            "warnings": list(self.warnings),
+            "output_path": self.output_path,
+            "file_scale": self.file_scale,
+        }
+
+
+def _percent(delta: float, base: float) -> float | None:
+    return None if not base else 100.0 * delta / base
+
+
+def _stdout_to_stderr(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run `func` with stdout sent to stderr: stdout carries the command's result only.
+
+    Ultralytics logs to stdout (its first import even announces a new settings file there) and
+    binds its log handler to whatever sys.stdout is when it is imported.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with contextlib.redirect_stdout(sys.stderr):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+def _model_class(task: str) -> type:
+    """Ultralytics' model class for a task."""
+    from ultralytics.nn import tasks
+
+    classes = {
+        "detect": tasks.DetectionModel,
+        "segment": tasks.SegmentationModel,
+        "pose": tasks.PoseModel,
+        "obb": tasks.OBBModel,
+        "classify": tasks.ClassificationModel,
+    }
+    if task not in classes:
+        raise BuildError(f"cannot build a {task!r} model (supported: {', '.join(classes)})")
+    return classes[task]
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and message with newlines folded."""
+    text = " ".join(str(exc).split()) or repr(exc)
+    if isinstance(exc, KeyError) and len(exc.args) == 1:
+        text = f"unknown module {exc.args[0]!r}: not an ultralytics module nor registered with yolo-compose"
+        return text
+    return f"{type(exc).__name__}: {text}"
+
+
+def _check_activation(model: dict[str, Any], source_name: str) -> None:
+    """Refuse an `activation:` that is not a plain torch.nn call with literal args (no eval)."""
+    import ast
+
+    act = model.get("activation")
+    if act is None:
+        return
+    ok = False
+    try:
+        call = ast.parse(str(act).strip(), mode="eval").body
+        func = call.func if isinstance(call, ast.Call) else None
+        dotted = ast.unparse(func) if func is not None else ""
+        literal_args = all(isinstance(a, ast.Constant) for a in call.args) and all(
+            isinstance(k.value, ast.Constant) for k in call.keywords
+        )
+        ok = dotted.startswith(("nn.", "torch.nn.")) and dotted.count(".") <= 2 and literal_args
+    except (SyntaxError, AttributeError):
+        ok = False
+    if not ok:
+        raise BuildError(
+            f"activation {act!r} is not a torch.nn class called with literal args; refusing to eval it",
+            path=source_name,
+        )
+
+
+def parse_model_dict(yaml_text: str, *, source_name: str, scale: str | None) -> dict[str, Any]:
+    """The YAML as the plain dict ultralytics builds from, with the scale it will use."""
+    try:
+        model = yaml.load(yaml_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise BuildError(f"not valid YAML: {_one_line(exc)}", path=source_name) from None
+    if not isinstance(model, dict):
+        raise BuildError("not a model YAML (expected a mapping)", path=source_name)
+    _check_activation(model, source_name)
+    scales = model.get("scales") or {}
+    chosen = scale or guess_scale(source_name) or model.get("scale") or next(iter(scales), "")
+    if scales and chosen not in scales:
+        raise BuildError(
+            f"scale {chosen!r} is not in the model's scales ({', '.join(scales)})", path=source_name
+        )
+    model["scale"] = chosen
+    model["yaml_file"] = source_name
+    return model
+
+
+def build_from_dict(model_dict: dict[str, Any], *, source_name: str) -> torch.nn.Module:
+    """Build a parsed model dict with ultralytics (restricted mode); errors name the layer."""
+    from ultralytics.nn.tasks import guess_model_task
+
+    integration.register_with_ultralytics()
+    task = guess_model_task(model_dict)
+    scale = model_dict.get("scale") or ""
+    cls = _model_class(task)
+    try:
+        with restricted(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = cls(copy.deepcopy(model_dict), ch=model_dict.get("channels", 3), verbose=False)
+    except BuildError:
+        raise
+    except Exception as exc:
+        layer = integration.failing_layer(exc.__traceback__)
+        where = f" (scale {scale})" if scale else ""
+        raise BuildError(f"cannot build{where}: {_one_line(exc)}", path=source_name, layer=layer) from None
+    model.eval()
+    model.task_name = task
+    model.composed_rows = copy.deepcopy(model_dict["backbone"] + model_dict["head"])  # args as written
+    return model
+
+
+@_stdout_to_stderr
+def build_model(yaml_text: str, *, source_name: str, scale: str | None) -> torch.nn.Module:
+    """Build YAML text with ultralytics for one scale (None: the file name's, else the first).
+
+    Raises BuildError naming the layer that failed. The model is returned in eval mode.
+    """
+    model_dict = parse_model_dict(yaml_text, source_name=source_name, scale=scale)
+    return build_from_dict(model_dict, source_name=source_name)
+
+
+@contextmanager
+def restricted() -> Iterator[None]:
+    """Ultralytics' restricted build mode (see the module docstring)."""
+    with integration.restricted_mode():
+        yield
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+def rect_size(imgsz: int) -> tuple[int, int]:
+    """The rectangular (h, w) probe: imgsz x 0.6 rounded to a multiple of 32, by imgsz."""
+    return max(32, round(imgsz * RECT_FACTOR / 32) * 32), imgsz
+
+
+def probe_sizes(imgsz: int) -> list[tuple[int, int]]:
+    """Every (h, w) the build runs: the stride probe, imgsz, and the rectangular size."""
+    sizes = [(STRIDE_PROBE, STRIDE_PROBE), (imgsz, imgsz), rect_size(imgsz)]
+    return list(dict.fromkeys(sizes))
+
+
+def _first_tensor(value: Any) -> torch.Tensor | None:
+    """The first tensor in a (nested) output."""
+    if isinstance(value, torch.Tensor):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    for item in items:
+        found = _first_tensor(item)
+        if found is not None:
+            return found
+    return None
+
+
+def _all_finite(value: Any) -> bool:
+    if isinstance(value, torch.Tensor):
+        return bool(torch.isfinite(value).all()) if value.is_floating_point() else True
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return all(_all_finite(item) for item in items)
+
+
+def _input(size: tuple[int, int], channels: int = 3) -> torch.Tensor:
+    """A fixed pseudo-random image batch of one (zeros would hide a NaN-producing softmax)."""
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand(1, channels, *size, generator=generator)
+
+
+def _layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    return list(model.model)
+
+
+def _first_nonfinite_layer(model: torch.nn.Module, x: torch.Tensor) -> int | None:
+    """Index of the first layer whose output holds NaN or Inf (slow path, only after a failure)."""
+    bad: list[int] = []
+
+    def hook(module: torch.nn.Module, _inputs: Any, output: Any) -> None:
+        if not bad and not _all_finite(output):
+            bad.append(int(module.i))
+
+    handles = [m.register_forward_hook(hook) for m in _layers(model)]
+    try:
+        with torch.inference_mode():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return bad[0] if bad else None
+
+
+def run_once(model: torch.nn.Module, size: tuple[int, int]) -> Any:
+    """One eval forward at (h, w); a failure or a non-finite output is a BuildError naming the layer."""
+    x = _input(size, _in_channels(model))
+    h, w = size
+    try:
+        with torch.inference_mode(), sdpa_kernel([SDPBackend.MATH]):
+            out = model(x)
+    except Exception as exc:
+        layer = integration.failing_layer(exc.__traceback__)
+        raise BuildError(f"forward at {h}x{w} failed: {_one_line(exc)}", layer=layer) from None
+    if not _all_finite(out):
+        layer = _first_nonfinite_layer(model, x)
+        raise BuildError(f"forward at {h}x{w} gives NaN or Inf", layer=layer)
+    return out
+
+
+def _in_channels(model: torch.nn.Module) -> int:
+    return int(model.yaml.get("channels", 3)) if hasattr(model, "yaml") else 3
+
+
+def check_forward(model: torch.nn.Module, sizes: list[tuple[int, int]]) -> None:
+    """Run the model at every (h, w) in eval mode; raises BuildError naming the layer and size."""
+    for size in sizes:
+        run_once(model, size)
+
+
+# --- FLOPs ------------------------------------------------------------------------------------
+
+
+_IMPLICIT = torch._C.DispatchKey.CompositeImplicitAutograd
+
+
+def _decompose(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    """Run an op without a flop formula as its C++ composite kernel, so that its parts get counted.
+
+    Returns NotImplemented for an op that has none (it is then run and counted as itself).
+    ``OpOverload.decompose`` would prefer a Python decomposition where one is registered
+    (``matmul``, ``upsample_nearest2d``), whose first use imports sympy and torch._decomp
+    (~1.5 s here); the C++ kernels give the same aten ops, so the same count.
+    """
+    run_kernel = getattr(func, "_op_dk", None)
+    if run_kernel is None:
+        return func.decompose(*args, **kwargs)
+    if torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), _IMPLICIT):
+        return run_kernel(_IMPLICIT, *args, **kwargs)
+    return NotImplemented
+
+
+class FlopCounter(TorchDispatchMode):
+    """Counts FLOPs of the aten ops that run, per layer, with torch's flop formula table.
+
+    The formulas and the decomposition rule are those of ``torch.utils.flop_counter``; module
+    attribution is by the ``layer`` attribute, which forward pre-hooks set to the running layer.
+    """
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False  # never compiled; keeps torch._dynamo (about 1 s to import) out of the build
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer: int | None = None
+        self.flops: dict[int | None, int] = defaultdict(int)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is None and func is not torch.ops.prim.device.default:
+            with self:
+                result = _decompose(func, args, kwargs)
+            if result is not NotImplemented:
+                return result
+        out = func(*args, **kwargs)
+        if formula is not None:
+            self.flops[self.layer] += int(formula(*args, **kwargs, out_val=out))
+        return out
+
+    @property
+    def total(self) -> int:
+        return sum(self.flops.values())
+
+
+def _shape(value: Any) -> list[int]:
+    tensor = _first_tensor(value)
+    return list(tensor.shape[1:]) if tensor is not None else []
+
+
+Shapes = dict[int, list[int]]
+
+
+def count_layers(model: torch.nn.Module, size: tuple[int, int]) -> tuple[FlopCounter, Shapes, Shapes]:
+    """Forward once at `size`, counting FLOPs per layer and recording input and output shapes."""
+    counter = FlopCounter()
+    in_shapes: Shapes = {}
+    out_shapes: Shapes = {}
+
+    def before(module: torch.nn.Module, inputs: Any) -> None:
+        counter.layer = int(module.i)
+        in_shapes[counter.layer] = _shape(inputs)
+
+    def after(module: torch.nn.Module, _inputs: Any, output: Any) -> None:
+        out_shapes[int(module.i)] = _shape(output)
+
+    handles = []
+    for layer in _layers(model):
+        handles.append(layer.register_forward_pre_hook(before))
+        handles.append(layer.register_forward_hook(after))
+    try:
+        with counter:
+            run_once(model, size)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return counter, in_shapes, out_shapes
+
+
+def ultralytics_gflops(model: torch.nn.Module, imgsz: int) -> float:
+    """The GFLOPs figure ultralytics itself prints (0.0 when it cannot count the model)."""
+    from ultralytics.utils.torch_utils import get_flops
+
+    return float(get_flops(model, imgsz))
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+def _our_yaml_names() -> set[str]:
+    from .modules.registry import yaml_names
+
+    return set(yaml_names())
+
+
+def measure_built(
+    model: torch.nn.Module,
+    *,
+    source_name: str,
+    imgsz: int,
+    check_sizes: bool = True,
+    already_run: tuple[tuple[int, int], ...] = (),
+    with_ultralytics_gflops: bool = True,
+) -> ModelMeasure:
+    """Run a built model at the probe sizes and measure it per layer at imgsz.
+
+    `already_run`: sizes the caller has just run this very model at (they are not run again).
+    """
+    sizes = probe_sizes(imgsz)
+    if check_sizes:
+        check_forward(model, [s for s in sizes if s != (imgsz, imgsz) and s not in already_run])
+    counter, in_shapes, out_shapes = count_layers(model, (imgsz, imgsz))
+    ours = _our_yaml_names()
+    rows = getattr(model, "composed_rows", None) or model.yaml["backbone"] + model.yaml["head"]
+    layers = []
+    for module, (from_, _n, name, args) in zip(_layers(model), rows, strict=True):
+        i = int(module.i)
+        out_shape = out_shapes.get(i, [])
+        stride = imgsz // out_shape[-2] if len(out_shape) == 3 and out_shape[-2] else None
+        layers.append(
+            LayerMeasure(
+                index=i,
+                from_=from_,
+                repeats=len(module) if isinstance(module, torch.nn.Sequential) else 1,
+                module=str(name),
+                type=str(module.type),
+                args=list(args),
+                in_channels=(in_shapes.get(i) or [None])[0] if name in ours else None,
+                params=int(sum(p.numel() for p in module.parameters())),
+                gflops=counter.flops.get(i, 0) / 1e9,
+                out_shape=out_shape,
+                in_shape=in_shapes.get(i, []),
+                stride=stride,
+            )
+        )
+    return ModelMeasure(
+        source_name=source_name,
+        scale=str(model.yaml.get("scale") or ""),
+        task=getattr(model, "task_name", "detect"),
+        imgsz=imgsz,
+        sizes=sizes if check_sizes else [(imgsz, imgsz)],
+        layers=layers,
+        params=int(sum(p.numel() for p in model.parameters())),
+        gflops=counter.total / 1e9,
+        ultralytics_gflops=ultralytics_gflops(model, imgsz) if with_ultralytics_gflops else 0.0,
+    )
+
+
+@_stdout_to_stderr
+def measure_model(yaml_text: str, *, source_name: str, scale: str | None, imgsz: int = 640) -> ModelMeasure:
+    """Build, run at the probe sizes and measure: per-layer params, GFLOPs, output shapes, totals."""
+    model = build_model(yaml_text, source_name=source_name, scale=scale)
+    return measure_built(model, source_name=source_name, imgsz=imgsz)
+
+
+# --- resolution args and the O(N^2) warning ------------------------------------------------------
+
+
+def _strides_at_probe(model: torch.nn.Module) -> dict[int, int]:
+    """Stride of each layer's *input* feature map, from a forward at the stride probe."""
+    strides: dict[int, int] = {}
+
+    def before(module: torch.nn.Module, inputs: Any) -> None:
+        shape = _shape(inputs)
+        if len(shape) == 3 and shape[-2]:
+            strides[int(module.i)] = STRIDE_PROBE // shape[-2]
+
+    handles = [m.register_forward_pre_hook(before) for m in _layers(model)]
+    try:
+        run_once(model, (STRIDE_PROBE, STRIDE_PROBE))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return strides
+
+
+def resolution_values(module: ModuleSpec, imgsz: int, stride: int) -> dict[int, tuple[str, int]]:
+    """{arg position: (arg name, value)} for a module's resolution args at imgsz and stride."""
+    side = max(1, imgsz // stride)
+    return {k: (arg.name, side) for k, arg in enumerate(module.args) if arg.resolution in ("w", "h", "size")}
+
+
+def fill_resolution_args(
+    edit: EditResult, model_dict: dict[str, Any], strides: dict[int, int], imgsz: int
+) -> list[FilledArg]:
+    """Write resolution args of the inserted layers into the YAML row and the model dict.
+
+    Returns what changed; an empty list means the built model already has the right values.
+    """
+    module = edit.module
+    if module is None:
+        return []
+    filled = []
+    rows = model_dict["backbone"] + model_dict["head"]
+    for index in edit.inserted:
+        stride = strides.get(index)
+        if stride is None:
+            continue
+        live_args = edit.spec.layers[index].row[3]
+        for position, (name, value) in resolution_values(module, imgsz, stride).items():
+            while len(live_args) <= position:
+                live_args.append(module.args[len(live_args)].default)
+            while len(rows[index][3]) <= position:
+                rows[index][3].append(module.args[len(rows[index][3])].default)
+            if live_args[position] != value:
+                live_args[position] = value
+                rows[index][3][position] = value
+                filled.append(FilledArg(index, name, value, stride))
+    return filled
+
+
+def attention_warnings(edit: EditResult, strides: dict[int, int], imgsz: int) -> list[str]:
+    """Warnings for O(N^2) modules whose N x N attention at batch 16 would be large."""
+    module = edit.module
+    if module is None or module.complexity != "O(N^2)":
+        return []
+    heads_pos = next((k for k, arg in enumerate(module.args) if arg.name == "heads"), None)
+    warnings = []
+    for index in edit.inserted:
+        stride = strides.get(index)
+        if not stride:
+            continue
+        args = edit.spec.layers[index].args
+        heads = int(args[heads_pos]) if heads_pos is not None and heads_pos < len(args) else 1
+        tokens = (imgsz // stride) ** 2
+        size = ATTENTION_BATCH * heads * tokens**2 * 4
+        if size > ATTENTION_WARN_BYTES:
+            warnings.append(
+                f"layer {index} {module.yaml_name} is O(N^2): N = {tokens:,} tokens at imgsz {imgsz} "
+                f"(stride {stride}); one attention matrix at batch {ATTENTION_BATCH} is "
+                f"~{size / 1024**3:.1f} GiB in fp32 ({heads} heads); consider a deeper level (P5) "
+                f"or a linear-cost module"
+            )
+    return warnings
+
+
+# --- the whole step -------------------------------------------------------------------------------
+
+
+def choose_scale(edit: EditResult, scale: str | None) -> str:
+    """--scale, else the base's letter, else the first of `scales:` ('' when the model has none)."""
+    scales = list(edit.spec.scales)
+    chosen = scale or (edit.base.scale if edit.base is not None else "") or (scales[0] if scales else "")
+    if scales and chosen not in scales:
+        raise BuildError(f"--scale {chosen!r} is not in the model's scales ({', '.join(scales)})")
+    return chosen
+
+
+def _shape_preserving(measure: ModelMeasure, indices: list[int]) -> bool:
+    """True when every listed layer's output has its input's shape (so nothing else changed)."""
+    by_index = {layer.index: layer for layer in measure.layers}
+    return bool(indices) and all(
+        by_index[i].in_shape and by_index[i].in_shape == by_index[i].out_shape for i in indices
+    )
+
+
+def base_totals(edit: EditResult, measure: ModelMeasure, scale: str) -> tuple[int, float, bool]:
+    """Params and GFLOPs of the base model at the same scale and imgsz.
+
+    A shape-preserving insert leaves every other layer exactly as it was (same inputs, same
+    channels), so the base totals are the model's minus the inserted layers': exact, no second
+    build. Anything else (a remove, a shape-changing module) builds and measures the base.
+    """
+    if edit.action == "insert" and _shape_preserving(measure, edit.inserted):
+        inserted = [layer for layer in measure.layers if layer.index in edit.inserted]
+        return (
+            measure.params - sum(layer.params for layer in inserted),
+            measure.gflops - sum(layer.gflops for layer in inserted),
+            True,
+        )
+    if edit.base is None:
+        return measure.params, measure.gflops, True
+    text = edit.base.path.read_text(encoding="utf-8")
+    model = build_model(text, source_name=edit.base.path.name, scale=scale or None)
+    base = measure_built(model, source_name=edit.base.path.name, imgsz=measure.imgsz, check_sizes=False,
+                         with_ultralytics_gflops=False)
+    return base.params, base.gflops, False
+
+
+def _warn_stderr(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+    sys.stderr.flush()
+
+
+@_stdout_to_stderr
+def build_and_summarize(
+    edit: EditResult,
+    *,
+    scale: str | None,
+    imgsz: int,
+    all_scales: bool,
+    on_warning: Callable[[str], None] | None = _warn_stderr,
+) -> BuildSummary:
+    """Build the edited spec, fill resolution args, run every probe size, measure, summarise.
+
+    Edits ``edit.spec`` in place only to write resolution args. Raises BuildError (one line,
+    naming the layer and size) when ultralytics cannot build or run the model.
+    """
+    if imgsz < 32 or imgsz % 32:
+        raise BuildError(f"--imgsz must be a positive multiple of 32, got {imgsz}")
+    chosen = choose_scale(edit, scale)
+    source_name = edit.default_output_name or (edit.spec.source or "model.yaml")
+    model_dict = parse_model_dict(edit.spec.dump(), source_name=source_name, scale=chosen or None)
+    model = build_from_dict(model_dict, source_name=source_name)
+    strides = _strides_at_probe(model)
+    warnings = attention_warnings(edit, strides, imgsz)
+    for message in warnings:
+        if on_warning is not None:
+            on_warning(message)
+    filled = fill_resolution_args(edit, model_dict, strides, imgsz)
+    probed: tuple[tuple[int, int], ...] = ((STRIDE_PROBE, STRIDE_PROBE),)
+    if filled:
+        model, probed = build_from_dict(model_dict, source_name=source_name), ()
+    measure = measure_built(model, source_name=source_name, imgsz=imgsz, already_run=probed)
+    base_params, base_gflops, derived = base_totals(edit, measure, chosen)
+    scales = [ScaleResult(chosen, measure.params, measure.gflops)] if all_scales else []
+    if all_scales:
+        scales += [_measure_scale(model_dict, s, source_name, imgsz) for s in edit.spec.scales if s != chosen]
+    output = edit.default_output_name
+    return BuildSummary(
+        model=measure,
+        inserted=list(edit.inserted),
+        rewired=_rewired(edit),
+        base_name=edit.base.name if edit.base is not None else (edit.spec.source or ""),
+        base_params=base_params,
+        base_gflops=base_gflops,
+        base_derived=derived,
+        filled=filled,
+        scales=scales,
+        warnings=warnings,
+        output_path=output,
+        file_scale=guess_scale(output) if output else "",
+    )
+
+
+def _measure_scale(model_dict: dict[str, Any], scale: str, source_name: str, imgsz: int) -> ScaleResult:
+    """Build and run one more scale (--all-scales); errors name the scale."""
+    scaled = {**model_dict, "scale": scale}
+    try:
+        model = build_from_dict(scaled, source_name=source_name)
+        measure = measure_built(model, source_name=source_name, imgsz=imgsz, with_ultralytics_gflops=False)
+    except BuildError as exc:
+        exc.message = f"scale {scale}: {exc.message}"
+        raise
+    return ScaleResult(scale, measure.params, measure.gflops)
+
+
+def _rewired(edit: EditResult) -> dict[int, list[str]]:
+    """Layer index -> the reasons its `from` was rewritten."""
+    result: dict[int, list[str]] = defaultdict(list)
+    for record in edit.rewired:
+        result[int(record.layer)].append(f"{record.old_ref} -> {record.new_ref}: {record.reason}")
+    return dict(result)
+

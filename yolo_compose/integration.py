@@ -1,0 +1,307 @@
+"""Make ultralytics build our modules from a plain model YAML, without editing ultralytics.
+
+This is the only file of yolo-compose that touches ultralytics internals. It relies on exactly
+these names (``tests/test_integration.py::test_ultralytics_internals_we_rely_on`` fails loudly
+when a release renames one):
+
+* ``ultralytics.nn.tasks`` - the module whose globals ``parse_model`` looks module names up in;
+* ``ultralytics.nn.tasks.parse_model`` and its local variables ``ch`` (output channels of every
+  earlier layer), ``f`` (the row's ``from``) and ``i`` (the row's index), read from its running
+  frame (stable since YOLOv5);
+* ``ultralytics.nn.tasks.BaseModel._predict_once`` and its local ``m`` (the running layer, with
+  the ``.i`` index that ``parse_model`` attaches), read from a traceback to name a failing layer;
+* ``ultralytics.nn.tasks._SafeLoad._local.active`` - the thread-local flag that puts
+  ``parse_model`` in restricted mode (no ``eval()`` of ``activation:``, only nn.Module layers);
+* ``ultralytics.utils.callbacks.base.default_callbacks`` - the dict every new model copies its
+  callbacks from; our callback in it is pickled by reference into the DDP worker's state.
+
+How it works:
+
+1. **Adapters.** For every YAML name in the registry, an adapter class is put into
+   ``ultralytics.nn.tasks``' namespace. ``parse_model`` calls it with the YAML args only (it does
+   not know our modules); the adapter's ``__new__`` reads ``ch`` and ``f`` from the running
+   ``parse_model`` frame and returns the *real* module built as ``Module(ch[f], *args)``. The
+   built model holds only real classes, so checkpoints pickle ``yolo_compose.modules.*`` names,
+   never the adapter.
+2. **When.** ``import yolo_compose`` registers at once when ``ultralytics.nn.tasks`` is already
+   imported, and otherwise installs a one-shot import hook that registers right after it is.
+   ``import yolo_compose`` itself never imports torch or ultralytics.
+3. **Fresh processes.** Unpickling a checkpoint imports ``yolo_compose.modules.*``, hence this
+   package, hence registration (``YOLO("last.pt")`` in a new process needs no import). The DDP
+   worker re-reads the YAML: a callback of ours is in every model's callbacks, is pickled by
+   reference into the worker's state, and unpickling it imports this package first.
+4. **Restricted loading.** Our module classes (and every nn.Module class in their files) are
+   allow-listed with ``torch.serialization.add_safe_globals`` on registration, so
+   ``ULTRALYTICS_SAFE_LOAD=1`` loads our checkpoints once ``yolo_compose`` is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType, ModuleType, TracebackType
+from typing import Any
+
+TASKS_MODULE = "ultralytics.nn.tasks"
+CALLBACKS_MODULE = "ultralytics.utils.callbacks.base"
+PARSE_MODEL = "parse_model"
+PREDICT_ONCE = "_predict_once"
+#: Marks an adapter class so a second registration can tell ours from ultralytics' own names.
+ADAPTER_FLAG = "__yolo_compose_adapter__"
+#: The callback event our DDP hook rides on (runs once, before training starts).
+DDP_CALLBACK_EVENT = "on_pretrain_routine_start"
+_MAX_FRAMES_UP = 8  # parse_model -> genexpr (n > 1) -> adapter.__new__: a few frames at most
+
+_lock = threading.Lock()
+_hook_installed = False
+
+
+# --- finding parse_model's state --------------------------------------------------------------
+
+
+def _parse_model_frame(start: FrameType | None) -> FrameType | None:
+    """The nearest enclosing frame of ultralytics' parse_model, or None when not inside one."""
+    frame = start
+    for _ in range(_MAX_FRAMES_UP):
+        if frame is None:
+            return None
+        if frame.f_code.co_name == PARSE_MODEL and frame.f_globals.get("__name__") == TASKS_MODULE:
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def input_channels_from_parse_model(yaml_name: str) -> int | None:
+    """Input channels of the row parse_model is building (``ch[f]``), or None outside parse_model."""
+    frame = _parse_model_frame(sys._getframe(2))
+    if frame is None:
+        return None
+    ch, f = frame.f_locals["ch"], frame.f_locals["f"]
+    if not isinstance(f, int):
+        raise TypeError(f"{yaml_name} reads one layer; `from` must be one index, got {f!r}")
+    return int(ch[f])
+
+
+def failing_layer(tb: TracebackType | None) -> int | None:
+    """Index of the layer that was being built or run when an exception was raised, if known.
+
+    The innermost ultralytics frame wins: ``_predict_once`` holds the running layer ``m`` (its
+    ``.i`` index), ``parse_model`` the row index ``i``.
+    """
+    found = None
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_globals.get("__name__") == TASKS_MODULE:
+            if frame.f_code.co_name == PREDICT_ONCE and hasattr(frame.f_locals.get("m"), "i"):
+                found = int(frame.f_locals["m"].i)
+            elif frame.f_code.co_name == PARSE_MODEL and isinstance(frame.f_locals.get("i"), int):
+                found = frame.f_locals["i"]
+        tb = tb.tb_next
+    return found
+
+
+# --- adapters ---------------------------------------------------------------------------------
+
+
+def make_adapter(yaml_name: str, target: str) -> type:
+    """An nn.Module subclass named `yaml_name` whose construction returns the real module.
+
+    Inside parse_model it returns ``Real(ch[f], *yaml_args)``; anywhere else it passes the
+    arguments through unchanged (``Real(*args)``), so calling it by hand works like the class.
+    """
+    import torch
+
+    module_name, _, attr = target.partition(":")
+
+    def load_real() -> type:
+        return getattr(importlib.import_module(module_name), attr)
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        real = load_real()
+        c1 = input_channels_from_parse_model(yaml_name)
+        return real(*args, **kwargs) if c1 is None else real(c1, *args, **kwargs)
+
+    namespace = {
+        "__new__": __new__,
+        "__module__": module_name,
+        "__qualname__": yaml_name,
+        "__doc__": f"Builds {target} with the input channels injected (see yolo_compose.integration).",
+        ADAPTER_FLAG: target,
+        "load_real": staticmethod(load_real),
+    }
+    return type(yaml_name, (torch.nn.Module,), namespace)
+
+
+def is_adapter(obj: Any) -> bool:
+    """True for a class made by :func:`make_adapter`."""
+    return isinstance(obj, type) and ADAPTER_FLAG in obj.__dict__
+
+
+def _module_classes(target: str) -> list[type]:
+    """The real class of a target and every nn.Module class defined in its package's loaded files.
+
+    A module may hold submodules of classes from a sibling file (a shared helpers file), and a
+    checkpoint pickles each of them by name.
+    """
+    import torch
+
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    classes = [getattr(module, attr)]
+    package = module_name.rpartition(".")[0]
+    siblings = [m for name, m in list(sys.modules.items()) if package and name.startswith(f"{package}.")]
+    for source in [module, *siblings]:
+        for obj in vars(source).values():
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, torch.nn.Module)
+                and obj.__module__ == getattr(source, "__name__", None)
+                and obj not in classes
+            ):
+                classes.append(obj)
+    return classes
+
+
+def _allow_for_safe_load(targets: list[str]) -> list[str]:
+    """Allow-list our module classes for ``torch.load(weights_only=True)``; returns failures.
+
+    A target that cannot be imported is skipped (building it later raises the import error where
+    it is used) and reported, so one broken user module never breaks ``import ultralytics``.
+    """
+    import torch
+
+    failures, classes = [], []
+    for target in targets:
+        try:
+            classes.extend(_module_classes(target))
+        except Exception as exc:  # any import-time error of a user module
+            failures.append(f"{target}: {exc}")
+    allowed = set(torch.serialization.get_safe_globals())
+    new = [cls for cls in dict.fromkeys(classes) if cls not in allowed]
+    if new:
+        torch.serialization.add_safe_globals(new)
+    return failures
+
+
+def ensure_registered(*_args: Any) -> None:
+    """Register our modules with ultralytics now (idempotent); also used as a training callback.
+
+    As a callback it does nothing new in the process that trains, but being pickled by reference
+    into the DDP worker's state makes the worker import yolo_compose before it reads the YAML.
+    """
+    if TASKS_MODULE in sys.modules:
+        register_with_ultralytics(sys.modules[TASKS_MODULE])
+
+
+def _add_ddp_callback() -> None:
+    """Put :func:`ensure_registered` into the callbacks every new ultralytics model starts with."""
+    callbacks = importlib.import_module(CALLBACKS_MODULE).default_callbacks
+    event = callbacks.setdefault(DDP_CALLBACK_EVENT, [])
+    if ensure_registered not in event:
+        event.append(ensure_registered)
+
+
+def register_with_ultralytics(tasks: ModuleType | None = None) -> dict[str, str]:
+    """Place an adapter for every registered YAML name into ``ultralytics.nn.tasks``.
+
+    Idempotent and cheap: call it again after registering a user module at run time. A name that
+    ultralytics itself defines is never replaced. Returns {yaml name: why it was skipped}.
+    """
+    from .modules.registry import yaml_names
+
+    tasks = tasks if tasks is not None else importlib.import_module(TASKS_MODULE)
+    skipped: dict[str, str] = {}
+    with _lock:
+        new_targets = []
+        for yaml_name, spec in yaml_names().items():
+            current = tasks.__dict__.get(yaml_name)
+            if current is not None and not is_adapter(current):
+                skipped[yaml_name] = "ultralytics defines this name; its own class is used"
+                continue
+            if current is not None and current.__dict__[ADAPTER_FLAG] == spec.target:
+                continue
+            setattr(tasks, yaml_name, make_adapter(yaml_name, spec.target))
+            new_targets.append(spec.target)
+        for failure in _allow_for_safe_load(sorted(set(new_targets))):
+            skipped[failure.partition(":")[0]] = failure
+        _add_ddp_callback()
+    return skipped
+
+
+# --- registering when ultralytics gets imported -----------------------------------------------
+
+
+class _RegisteringLoader(importlib.abc.Loader):
+    """Wraps the loader of ``ultralytics.nn.tasks``: executes it, then registers our modules."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.wrapped.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.wrapped.exec_module(module)
+        register_with_ultralytics(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ... for tracebacks
+        return getattr(self.wrapped, name)
+
+
+class _TasksImportHook(importlib.abc.MetaPathFinder):
+    """One-shot finder that hands ``ultralytics.nn.tasks`` a registering loader."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != TASKS_MODULE:
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _RegisteringLoader(spec.loader)
+        return spec
+
+
+def activate() -> None:
+    """Register now if ultralytics' model code is loaded, else when it gets imported.
+
+    Called by ``import yolo_compose``; imports neither torch nor ultralytics by itself.
+    """
+    global _hook_installed
+    if TASKS_MODULE in sys.modules:
+        register_with_ultralytics(sys.modules[TASKS_MODULE])
+        return
+    if not _hook_installed:
+        _hook_installed = True
+        sys.meta_path.insert(0, _TasksImportHook())
+
+
+# --- restricted building ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def restricted_mode() -> Iterator[bool]:
+    """Build in ultralytics' restricted mode on this thread; yields whether it is available.
+
+    ``ULTRALYTICS_SAFE_LOAD=1`` is read once, when ultralytics is imported; the thread-local flag
+    that ultralytics sets while it loads a checkpoint works whenever ultralytics was imported, so a
+    library caller's process keeps its own setting.
+    """
+    tasks = importlib.import_module(TASKS_MODULE)
+    safe_load = getattr(tasks, "_SafeLoad", None)
+    local = getattr(safe_load, "_local", None)
+    if local is None or not getattr(safe_load, "SUPPORTED", False):
+        yield False
+        return
+    previous = getattr(local, "active", False)
+    local.active = True
+    try:
+        yield True
+    finally:
+        local.active = previous

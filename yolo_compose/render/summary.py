@@ -1,0 +1,226 @@
+"""Renderers for the build summary: a Rich per-layer table with totals and a footer, or JSON.
+
+Both read the same :class:`~yolo_compose.build.BuildSummary`. The Rich summary goes to stderr
+(stdout carries the command's result); the JSON renderer prints ``summary.to_dict()`` alone.
+Nothing here imports torch: the summary is plain data by the time it is rendered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from ..composer.bases import guess_scale
+from .console import no_color, print_json, stderr_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..build import BuildSummary, LayerMeasure
+
+INSERTED_STYLE = "bold green"
+REWIRED_MARK = "*"
+EXAMPLE_DATA = "coco8.yaml"
+
+
+def gflops_text(value: float) -> str:
+    """GFLOPs to 3 decimals, so the smallest layers do not all read 0.0."""
+    return f"{value:.3f}"
+
+
+def params_text(value: int) -> str:
+    return f"{value:,}"
+
+
+def signed(value: float, *, digits: int = 3, thousands: bool = False) -> str:
+    """A delta with its sign: '+263,040' or '+0.218'."""
+    return f"{value:+,}" if thousands else f"{value:+.{digits}f}"
+
+
+def percent_text(delta: float, base: float) -> str:
+    return f"{100.0 * delta / base:+.1f}%" if base else "n/a"
+
+
+def shape_text(shape: list[int]) -> str:
+    """C×H×W (or the head's output dims) as 'C x H x W'."""
+    return "x".join(str(d) for d in shape) if shape else "-"
+
+
+def args_text(layer: LayerMeasure) -> str:
+    """The YAML args, with the input channels we inject shown in front: 'c1=256 | [2, 1, 4, 0]'."""
+    written = "[" + ", ".join(_plain(a) for a in layer.args) + "]"
+    return f"c1={layer.in_channels} | {written}" if layer.in_channels is not None else written
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    return str(value)
+
+
+def from_text(value: Any) -> str:
+    return _plain(value)
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+
+def layer_table(summary: BuildSummary) -> Table:
+    """One row per layer; inserted rows highlighted, rewired rows marked with '*'."""
+    model = summary.model
+    table = Table(
+        title=f"{model.source_name}: scale {model.scale or '-'}, output C x H x W at imgsz {model.imgsz}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    for name, justify in (
+        ("#", "right"),
+        ("from", "right"),
+        ("n", "right"),
+        ("params", "right"),
+        ("module", "left"),
+        ("args", "left"),
+        ("output", "left"),
+        ("GFLOPs", "right"),
+    ):
+        if name in ("args", "from"):
+            width = {"max_width": 9} if name == "from" else {"min_width": 8}
+            table.add_column(name, justify=justify, overflow="fold", **width)
+        else:
+            table.add_column(name, justify=justify, no_wrap=True, min_width=len(name))
+    inserted = set(summary.inserted)
+    for layer in model.layers:
+        mark = REWIRED_MARK if layer.index in summary.rewired else ""
+        style = INSERTED_STYLE if layer.index in inserted and not no_color() else None
+        label = f"{layer.index}{mark}" if layer.index not in inserted else f"{layer.index}+"
+        table.add_row(
+            label,
+            from_text(layer.from_),
+            str(layer.repeats),
+            params_text(layer.params),
+            layer.module,
+            args_text(layer),
+            shape_text(layer.out_shape),
+            gflops_text(layer.gflops),
+            style=style,
+        )
+    return table
+
+
+# --- totals and footer ----------------------------------------------------------------------------
+
+
+def totals_lines(summary: BuildSummary) -> list[str]:
+    """Layers, params and GFLOPs with deltas against the base, and ultralytics' own figure."""
+    model = summary.model
+    how = "inserted layers subtracted" if summary.base_derived else "built and counted"
+    ul = (
+        f"{model.ultralytics_gflops:.1f}"
+        if model.ultralytics_gflops
+        else "none (its thop profile failed or returned 0)"
+    )
+    sizes = ", ".join(f"{h}x{w}" for h, w in model.sizes)
+    return [
+        f"layers {len(model.layers)}   params {params_text(model.params)}   "
+        f"GFLOPs {model.gflops:.3f} (counted at {model.imgsz}x{model.imgsz}, aten ops, math attention)",
+        f"vs {summary.base_name or 'base'} ({how}): params {signed(summary.delta_params, thousands=True)} "
+        f"({percent_text(summary.delta_params, summary.base_params)}), "
+        f"GFLOPs {signed(summary.delta_gflops)} ({percent_text(summary.delta_gflops, summary.base_gflops)})",
+        f"GFLOPs as ultralytics reports them (thop, extrapolated from small proxy images): {ul}",
+        f"forward passes ok at {sizes}",
+    ]
+
+
+def legend_line() -> str:
+    return (
+        f"+ inserted layer   {REWIRED_MARK} `from` rewritten by the edit   "
+        "c1 = input channels injected at build"
+    )
+
+
+def filled_lines(summary: BuildSummary) -> list[str]:
+    return [
+        f"layer {item.layer}: {item.name} = {item.value} "
+        f"(imgsz {summary.model.imgsz} / stride {item.stride}), written into the YAML row"
+        for item in summary.filled
+    ]
+
+
+def scale_lines(summary: BuildSummary) -> list[str]:
+    return [
+        f"scale {item.scale}: built and run ok, params {params_text(item.params)}, GFLOPs {item.gflops:.3f}"
+        for item in summary.scales
+    ]
+
+
+def next_commands(output: str) -> list[str]:
+    """How to train the written model: the yolo CLI with our import, or the Python two-liner."""
+    return [
+        f'python -c "import yolo_compose; from ultralytics.cfg import entrypoint; entrypoint()" '
+        f"train model={output} data={EXAMPLE_DATA}",
+        f"python -c \"import yolo_compose; from ultralytics import YOLO; "
+        f"YOLO('{output}').train(data='{EXAMPLE_DATA}')\"",
+    ]
+
+
+def footer_lines(summary: BuildSummary, output: str | None) -> tuple[list[str], list[str]]:
+    """(notes, warnings) of the footer: where the file went, the scale its name implies, what next."""
+    notes, warnings = [], []
+    built = summary.model.scale
+    if output in (None, "-"):
+        notes.append("YAML written to stdout: keep a scale letter in the file name you save it as")
+        name = summary.output_path or "model.yaml"
+    else:
+        notes.append(f"written: {output}")
+        name = output
+        file_scale = guess_scale(Path(output).name)
+        if file_scale:
+            notes.append(f"ultralytics will build scale {file_scale} (from the file name)")
+        if built and file_scale != built:
+            picked = file_scale or "the first of `scales:` (no scale letter in the name)"
+            warnings.append(
+                f"the summary is for scale {built}, but ultralytics will build {picked} from the file "
+                f"name {Path(output).name!r}; rename it (e.g. yolo11{built}-...yaml) or pass --scale"
+            )
+    notes.append("next:")
+    notes.extend(f"  {command}" for command in next_commands(name))
+    return notes, warnings
+
+
+# --- renderers ------------------------------------------------------------------------------------
+
+
+def render_summary_rich(
+    summary: BuildSummary, *, output: str | None = None, console: Console | None = None
+) -> None:
+    """Print the table, totals and footer on stderr."""
+    console = console or stderr_console()
+    output = summary.output_path if output is None else output
+    console.print(layer_table(summary))
+    console.print(legend_line())
+    for line in filled_lines(summary) + totals_lines(summary) + scale_lines(summary):
+        console.print(line, soft_wrap=True)
+    notes, warnings = footer_lines(summary, output)
+    for line in summary.warnings + warnings:
+        console.print(Text(f"warning: {line}", style="" if no_color() else "yellow"), soft_wrap=True)
+    for line in notes:
+        console.print(line, soft_wrap=True)  # commands stay on one line for copy and paste
+
+
+def render_summary_json(summary: BuildSummary) -> None:
+    """Print the summary alone as JSON on stdout."""
+    print_json(summary.to_dict())
+
+
+def render_summary(summary: BuildSummary, *, as_json: bool = False, output: str | None = None) -> None:
+    """The summary as Rich text (stderr) or JSON (stdout). `output`: where the YAML went ('-' = stdout)."""
+    if as_json:
+        render_summary_json(summary)
+    else:
+        render_summary_rich(summary, output=output)
