@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .composer.bases import guess_scale
-from .composer.lint import FileReport, Finding, Severity, clip, fix_file, lint_paths
+from .composer.lint import FileReport, Finding, FindingCounts, clip, fix_file, lint_paths
 
 DEFAULT_IMGSZ = 640
 DEFAULT_TIMEOUT_S = 300.0  # per file, all its scales; yolo11x (build + 3 sizes) took 10 s on 2 cores
@@ -42,7 +42,7 @@ _STRIDE = 32
 
 
 @dataclass
-class ValidationResult:
+class ValidationResult(FindingCounts):
     """Every file's report after lint, fixes and builds, and the exit code they add up to."""
 
     reports: list[FileReport]
@@ -54,16 +54,6 @@ class ValidationResult:
     def findings(self) -> list[Finding]:
         """Every finding, file by file."""
         return [finding for report in self.reports for finding in report.findings]
-
-    @property
-    def errors(self) -> list[Finding]:
-        """Findings of error severity."""
-        return [f for f in self.findings if f.severity is Severity.error]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        """Findings of warning severity."""
-        return [f for f in self.findings if f.severity is Severity.warning]
 
     @property
     def exit_code(self) -> int:

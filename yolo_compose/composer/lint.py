@@ -59,20 +59,14 @@ MAX_NESTING_FOR_C_LOADER = 5_000
 PARSE_MODEL_LOCALS = frozenset({"nc", "c2", "ch", "f", "width", "depth", "max_channels", "kpt_shape"})
 
 #: Modules whose `from` must be a list (they read several feature maps).
-LIST_INPUT_MODULES = (MULTI_INPUT_MODULES & HEAD_MODULES - {"Classify"}) | {
-    "Concat",
-    "CBFuse",
-    "ImagePoolingAttn",
-    "SemanticSegment",
-    "Depth",
-}
+LIST_INPUT_MODULES = (MULTI_INPUT_MODULES & HEAD_MODULES) | {"Concat", "CBFuse", "ImagePoolingAttn"}
 #: Modules that may be given a list `from`.
 ACCEPTS_LIST = MULTI_INPUT_MODULES | LIST_INPUT_MODULES
 #: Modules whose output reaches the model outside the `from` graph (WorldModel feeds
 #: ImagePoolingAttn's output to the head as text features), so "never used" does not apply.
 SIDE_OUTPUT_MODULES = frozenset({"ImagePoolingAttn"})
-#: Heads a model may end with (the spec's list plus heads added in later ultralytics releases).
-END_MODULES = HEAD_MODULES | {"SemanticSegment", "Depth", "Semantic"}
+#: Heads a model may end with.
+END_MODULES = HEAD_MODULES
 
 #: Tags PyYAML's safe loader resolves to plain values; anything else is refused in a model.
 _STANDARD_TAG = re.compile(
@@ -155,16 +149,10 @@ class Finding:
         return CODES[self.code].severity
 
 
-@dataclass
-class FileReport:
-    """Every finding of one file, plus what the build tier needs to know about it."""
+class FindingCounts:
+    """Errors and warnings of anything that holds a `findings` list (one file, or a whole run)."""
 
-    path: str
-    is_model: bool = True
-    findings: list[Finding] = field(default_factory=list)
-    text: str | None = None
-    scales: list[str] = field(default_factory=list)  # keys of `scales:` in file order
-    layer_lines: dict[int, int] = field(default_factory=dict)  # layer index -> 1-based line
+    findings: list[Finding]
 
     @property
     def errors(self) -> list[Finding]:
@@ -175,6 +163,18 @@ class FileReport:
     def warnings(self) -> list[Finding]:
         """Findings of warning severity."""
         return [f for f in self.findings if f.severity is Severity.warning]
+
+
+@dataclass
+class FileReport(FindingCounts):
+    """Every finding of one file, plus what the build tier needs to know about it."""
+
+    path: str
+    is_model: bool = True
+    findings: list[Finding] = field(default_factory=list)
+    text: str | None = None
+    scales: list[str] = field(default_factory=list)  # keys of `scales:` in file order
+    layer_lines: dict[int, int] = field(default_factory=dict)  # layer index -> 1-based line
 
 
 # --- names ultralytics knows, read from its source ---------------------------------------------

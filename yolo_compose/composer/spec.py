@@ -24,35 +24,7 @@ from .yamlio import dump_text, parse_text, read_text
 SECTIONS = ("backbone", "head")
 INPUT = -1  # absolute "index" of the network input, the source of layer 0's -1
 
-#: Modules that take several inputs by design; any other module with a list `from` is treated
-#: the same way, by its refs, but these are also *expected* to have list inputs.
-MULTI_INPUT_MODULES = frozenset(
-    {
-        "Concat",
-        "Detect",
-        "Segment",
-        "Segment26",
-        "Pose",
-        "Pose26",
-        "OBB",
-        "OBB26",
-        "v10Detect",
-        "WorldDetect",
-        "YOLOEDetect",
-        "YOLOESegment",
-        "YOLOESegment26",
-        "RTDETRDecoder",
-        "ImagePoolingAttn",
-        "Index",
-        "TorchVision",
-        "CBFuse",
-        "CBLinear",
-        "SemanticSegment",
-        "Depth",
-    }
-)
-
-#: Head modules whose inputs are the feature maps fed to the prediction layers.
+#: Head modules: the model's outputs. Nothing may be inserted after one, and none is removed.
 HEAD_MODULES = frozenset(
     {
         "Detect",
@@ -68,9 +40,23 @@ HEAD_MODULES = frozenset(
         "YOLOESegment",
         "YOLOESegment26",
         "RTDETRDecoder",
+        "SemanticSegment",
+        "Depth",
         "Classify",
     }
 )
+
+#: Modules that take several inputs by design: every head but Classify, plus the fusing layers.
+#: Any other module with a list `from` is treated the same way, by its refs, but these are also
+#: *expected* to have list inputs.
+MULTI_INPUT_MODULES = (HEAD_MODULES - {"Classify"}) | {
+    "Concat",
+    "ImagePoolingAttn",
+    "Index",
+    "TorchVision",
+    "CBFuse",
+    "CBLinear",
+}
 
 
 def is_int(value: Any) -> bool:
