@@ -259,3 +259,16 @@ def test_help_teaches_spec_forms_and_where_the_file_goes(command: str, teaches: 
     text = " ".join(result.stdout.split())
     for phrase in teaches:
         assert phrase in text, phrase
+
+
+def test_no_build_says_which_trained_size_args_kept_their_defaults(tmp_path: Path) -> None:
+    mhsa = run_cli("insert", "mhsa", "--after", "SPPF", "--base", "yolo11n", "--no-build", "--json",
+                   cwd=tmp_path)
+    assert mhsa.returncode == 0, mhsa.stderr
+    warnings = json.loads(mhsa.stdout)["warnings"]
+    assert any("width=20, height=20" in w and "--no-build" in w for w in warnings), warnings
+
+    halo = run_cli("insert", "halo", "--after", "SPPF", "--base", "yolo11n", "--no-build", "--json",
+                   cwd=tmp_path)
+    assert halo.returncode == 0, halo.stderr
+    assert json.loads(halo.stdout)["warnings"] == []  # halo has no trained-size args

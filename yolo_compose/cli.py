@@ -128,7 +128,7 @@ def insert_command(
 
     Example: yolo-compose insert halo --after 8 --base yolo11n   (writes yolo11n-halo.yaml)
     """
-    from .composer.edit import compose_insert, output_target, parse_args_json
+    from .composer.edit import compose_insert, note_unfilled_resolution, output_target, parse_args_json
     from .modules import import_user_modules
 
     if json_output and output == "-":
@@ -139,7 +139,9 @@ def insert_command(
         edit = compose_insert(base, module, after=after, before=before, args=row_args, scale=scale)
         target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
         summary = None
-        if not no_build:
+        if no_build:
+            note_unfilled_resolution(edit)
+        else:
             from .build import build_and_summarize
 
             summary = build_and_summarize(edit, scale=scale, imgsz=imgsz, all_scales=all_scales)

@@ -244,6 +244,26 @@ def compose_insert(
     return result
 
 
+def note_unfilled_resolution(edit: EditResult) -> None:
+    """With --no-build, say which trained-size args kept their defaults (only a build can fill them).
+
+    A resolution arg is the feature-map size at the insertion point (imgsz // stride); without a
+    build the stride is unknown, so the module's default stands in the written row.
+    """
+    module = edit.module
+    if module is None or len(edit.row) < 4:
+        return
+    args = list(edit.row[3])
+    unfilled = [
+        f"{arg.name}={args[i]!r}" for i, arg in enumerate(module.args) if arg.resolution and i < len(args)
+    ]
+    if unfilled:
+        edit.warnings.append(
+            f"not built, so the trained-size args keep their defaults ({', '.join(unfilled)}); "
+            "build (drop --no-build) to fill them from --imgsz and the stride at the insertion point"
+        )
+
+
 def compose_remove(base: str | Path, target: str | int, *, scale: str | None = None) -> EditResult:
     """Resolve a base, load it and remove the layer a SPEC names; nothing is written."""
     resolved = resolve_base(base)
