@@ -198,3 +198,17 @@ def test_cli_insert_builds_and_a_failing_build_writes_nothing(tmp_path, cli):
     assert bad.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "layer 9: cannot build (scale n): ValueError: channels 256 not divisible by heads 3" in bad.stderr
     assert not bad_out.exists()
+
+
+@pytest.mark.parametrize("reported_early", [True, False])
+def test_o_n2_warning_is_shown_once(reported_early, capsys):
+    """Reported before the forward passes (the CLI's way) or only in the summary, never twice."""
+    edit = compose_insert("yolo11n", "mhsa", after=4)  # P3: 56 x 56 = 3,136 tokens at imgsz 448
+    early: list[str] = []
+    summary = build.build_and_summarize(
+        edit, scale=None, imgsz=448, all_scales=False, on_warning=early.append if reported_early else None
+    )
+    assert any("O(N^2)" in w for w in summary.warnings), summary.warnings
+    render_summary(summary, output="yolo11n-mhsa.yaml")
+    shown = capsys.readouterr().err.count("is O(N^2)") + sum("is O(N^2)" in w for w in early)
+    assert shown == 1

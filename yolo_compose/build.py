@@ -145,6 +145,9 @@ class BuildSummary:
     filled: list[FilledArg] = field(default_factory=list)
     scales: list[ScaleResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: True when the warnings were already reported while building (on_warning), before the
+    #: forward passes they warn about; renderers then need not repeat them.
+    warnings_reported: bool = False
     output_path: str = ""  # the file the CLI writes (its default name unless told otherwise)
     file_scale: str = ""  # the scale ultralytics will take from output_path's name
 
@@ -776,6 +779,7 @@ def _build_and_summarize(
         filled=filled,
         scales=scales,
         warnings=warnings,
+        warnings_reported=on_warning is not None,
         output_path=output,
         file_scale=guess_scale(output) if output else "",
     )

@@ -207,7 +207,8 @@ def render_summary_rich(
     for line in filled_lines(summary) + totals_lines(summary) + scale_lines(summary):
         console.print(line, soft_wrap=True)
     notes, warnings = footer_lines(summary, output)
-    for line in summary.warnings + warnings:
+    unreported = [] if summary.warnings_reported else summary.warnings
+    for line in unreported + warnings:
         console.print(Text(f"warning: {line}", style="" if no_color() else "yellow"), soft_wrap=True)
     for line in notes:
         console.print(line, soft_wrap=True)  # commands stay on one line for copy and paste
