@@ -96,15 +96,17 @@ def relative_index(queries: int, keys: int, offset: int = 0) -> torch.Tensor:
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """softmax(q k^T + bias) v over (N, L, d) x (N, S, d) with a (N, L, S) bias; q is pre-scaled.
 
-    This is ``F.scaled_dot_product_attention``, which uses a fused kernel where the backend has
-    one, except for float32/float64 training on the CPU: there the bias (the relative logits)
-    needs a gradient too, which sends SDPA to its unfused math path, and that path spends extra
-    passes on scaling and fully-masked-row checks; the same math written out with one fused
-    ``baddbmm`` for ``bias + q k^T`` is faster. (Not in fp16/bf16: CPU batched products in those
-    types with a transposed operand are orders of magnitude slower than SDPA.)
+    This is ``F.scaled_dot_product_attention`` (a fused kernel where the backend has one), except
+    for float32/float64 on the CPU, where the same math written out with one fused ``baddbmm``
+    for ``bias + q k^T`` is faster: in training the bias (the relative logits) needs a gradient,
+    which sends SDPA to its unfused math path with extra passes for scaling and fully-masked
+    rows, and in eval its fused CPU kernel with an additive bias measured 1.1-1.7x slower at
+    YOLO's shapes (MHSA at P5 and P4, HaloAttention at P3-P5). Not in fp16/bf16: CPU batched
+    products in those types with a transposed operand are orders of magnitude slower than SDPA.
+    Tracing (TorchScript, ONNX export) keeps SDPA, the op exporters know.
     """
     explicit_ok = q.device.type == "cpu" and q.dtype in (torch.float32, torch.float64)
-    if explicit_ok and torch.is_grad_enabled() and not torch.jit.is_tracing():
+    if explicit_ok and not torch.jit.is_tracing():
         logits = torch.baddbmm(bias, q, k.transpose(1, 2))  # (N, L, S)
         return torch.bmm(logits.softmax(dim=-1), v)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
