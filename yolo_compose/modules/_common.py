@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 def check_divisible(value: int, divisor: int, what: str, by_what: str) -> None:
@@ -110,3 +111,9 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Ten
         logits = torch.baddbmm(bias, q, k.transpose(1, 2))  # (N, L, S)
         return torch.bmm(logits.softmax(dim=-1), v)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
+
+
+def init_relative_tables(*tables: torch.Tensor, dim_head: int) -> None:
+    """Relative-position tables ~ N(0, 1/dim_head), as HaloNet's and BoTNet's official code do."""
+    for table in tables:
+        nn.init.normal_(table, std=dim_head**-0.5)

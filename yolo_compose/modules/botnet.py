@@ -40,7 +40,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._common import attention, check_divisible, check_input, check_positive, relative_index, resize_table_1d
+from ._common import (
+    attention,
+    check_divisible,
+    check_input,
+    check_positive,
+    init_relative_tables,
+    relative_index,
+    resize_table_1d,
+)
 
 
 def mhsa_macs(c1: int, height: int, width: int) -> int:
@@ -92,9 +100,7 @@ class MHSA(nn.Module):
 
     def reset_parameters(self) -> None:
         """Relative tables ~ N(0, 1/d) as in the official code; convs keep PyTorch's defaults."""
-        std = self.dim_head**-0.5
-        nn.init.normal_(self.rel_height, std=std)
-        nn.init.normal_(self.rel_width, std=std)
+        init_relative_tables(self.rel_height, self.rel_width, dim_head=self.dim_head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Attend every pixel to every pixel; see the class docstring."""

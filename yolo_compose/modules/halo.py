@@ -47,7 +47,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import attention, check_divisible, check_input, check_positive, padded_length
+from ._common import (
+    attention,
+    check_divisible,
+    check_input,
+    check_positive,
+    init_relative_tables,
+    padded_length,
+)
 
 
 def halo_macs(
@@ -124,9 +131,7 @@ class HaloAttention(nn.Module):
 
     def reset_parameters(self) -> None:
         """Relative tables ~ N(0, 1/d) as in the reference code; convs keep PyTorch's defaults."""
-        std = self.dim_head**-0.5
-        nn.init.normal_(self.rel_height, std=std)
-        nn.init.normal_(self.rel_width, std=std)
+        init_relative_tables(self.rel_height, self.rel_width, dim_head=self.dim_head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Attend each b x b block to its halo window; see the class docstring."""
