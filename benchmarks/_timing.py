@@ -1,4 +1,4 @@
-"""Small timing helpers shared by the benchmarks: best-of-N wall time and peak memory.
+"""Small timing helpers shared by the benchmarks: best-of-N wall time, one process's wall time.
 
 Benchmarks report ratios measured in one run on the same machine; they are not tests and assert
 nothing about absolute times.
@@ -6,9 +6,7 @@ nothing about absolute times.
 
 from __future__ import annotations
 
-import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -25,16 +23,13 @@ def best_time(fn: Callable[[], object], *, repeat: int = 5, warmup: int = 1) -> 
     return min(times)
 
 
-def median_command_time(argv: list[str], *, repeat: int = 5, env: dict[str, str] | None = None) -> float:
-    """Median wall time in seconds of running a command as a fresh process."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, env=env)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def python_command(code: str) -> list[str]:
-    """argv for running a snippet in this interpreter."""
-    return [sys.executable, "-c", code]
+def command_time(
+    argv: list[str], *, env: dict[str, str], cwd: str, ok_codes: tuple[int, ...] = (0,)
+) -> float:
+    """Wall seconds of one fresh process; exits with its stderr if it ends with another code."""
+    start = time.perf_counter()
+    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in ok_codes:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{result.stderr[-2000:]}")
+    return elapsed

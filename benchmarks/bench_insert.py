@@ -16,24 +16,19 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import command_time
 
 BASELINE = "from ultralytics import YOLO; YOLO('yolo11n.yaml').info()"
 TARGET_RATIO = 1.15
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: str) -> float:
-    """Wall seconds of one fresh process; raises if it fails."""
-    start = time.perf_counter()
-    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{result.stderr[-2000:]}")
-    return elapsed
+    """Wall seconds of one fresh process (see _timing.command_time)."""
+    return command_time(argv, env=env, cwd=cwd, ok_codes=(0,))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,20 +19,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import command_time
 
 from yolo_compose.composer.bases import resolve_base
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: str) -> float:
-    """Wall seconds of one fresh process; exits with its stderr if it fails unexpectedly."""
-    start = time.perf_counter()
-    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode not in (0, 1):  # diff exits 1 for "different"
-        raise SystemExit(f"{' '.join(argv)} failed:\n{result.stderr[-2000:]}")
-    return elapsed
+    """Wall seconds of one fresh process (see _timing.command_time)."""
+    return command_time(argv, env=env, cwd=cwd, ok_codes=(0, 1))  # diff exits 1 for "different"
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:

@@ -149,7 +149,11 @@ class BuildSummary:
     #: forward passes they warn about; renderers then need not repeat them.
     warnings_reported: bool = False
     output_path: str = ""  # the file the CLI writes (its default name unless told otherwise)
-    file_scale: str = ""  # the scale ultralytics will take from output_path's name
+
+    @property
+    def file_scale(self) -> str:
+        """The scale ultralytics will take from output_path's name ('' when it has none)."""
+        return guess_scale(self.output_path) if self.output_path else ""
 
     @property
     def delta_params(self) -> int:
@@ -781,7 +785,6 @@ def _build_and_summarize(
         warnings=warnings,
         warnings_reported=on_warning is not None,
         output_path=output,
-        file_scale=guess_scale(output) if output else "",
     )
 
 
