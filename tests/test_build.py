@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from yolo_compose import build
 from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.edit import compose_insert
 from yolo_compose.composer.errors import BuildError
+from yolo_compose.flops import FlopCounter
 from yolo_compose.modules.halo import halo_macs
 from yolo_compose.render.summary import render_summary
 
@@ -38,12 +41,45 @@ def torch_flop_counter_total(model: torch.nn.Module, size: int) -> int:
     return counter.get_total_flops()
 
 
-def test_flops_match_torch_flop_counter_exactly_for_plain_and_attention_models():
-    for text in (YOLO11, compose_insert("yolo11n", "halo", after=8).spec.dump()):
-        model = build.build_model(text, source_name="yolo11n.yaml", scale="n")
-        counter, _, _ = build.count_layers(model, (320, 320))
-        assert counter.total == torch_flop_counter_total(model, 320)
-        assert counter.total > 0
+@pytest.mark.parametrize("module", [None, "halo", "mhsa", "cga", "flatten"])
+def test_flops_match_torch_flop_counter_exactly_for_plain_and_attention_models(module):
+    text = YOLO11 if module is None else compose_insert("yolo11n", module, after=8).spec.dump()
+    model = build.build_model(text, source_name="yolo11n.yaml", scale="n")
+    counter, _, _ = build.count_layers(model, (320, 320))
+    assert counter.total == torch_flop_counter_total(model, 320)
+    assert counter.total > 0
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        torch.nn.Conv2d(8, 16, 3, padding=1, groups=4),
+        torch.nn.Conv2d(8, 8, 5, stride=2, groups=8, bias=False),
+        torch.nn.ConvTranspose2d(8, 4, 2, stride=2),
+        torch.nn.Linear(8, 12),
+        torch.nn.MultiheadAttention(8, 2, batch_first=True),
+        torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, dilation=2), torch.nn.BatchNorm2d(8).eval()),
+        torch.nn.Sequential(torch.nn.LayerNorm(8), torch.nn.Linear(8, 4), torch.nn.Flatten()),
+    ],
+    ids=["grouped", "depthwise-strided", "transposed", "linear", "attention", "dilated-bn", "norm-linear"],
+)
+def test_own_formulas_equal_torch_flop_counter_per_op_kind(layer):
+    x = torch.rand(2, 8, 12, 10) if "Conv" in str(layer) else torch.rand(2, 6, 8)
+    args = (x, x, x) if isinstance(layer, torch.nn.MultiheadAttention) else (x,)
+    with torch.inference_mode(), sdpa_kernel([SDPBackend.MATH]):
+        with FlopCounterMode(display=False) as reference:
+            layer(*args)
+        with FlopCounter() as ours:
+            layer(*args)
+    assert ours.total == reference.get_total_flops() > 0
+
+
+def test_build_imports_no_flop_counter_module_nor_triton(tmp_path):
+    code = ("import sys, yolo_compose.build; "
+            "print(sorted(m for m in ('torch.utils.flop_counter', 'triton') if m in sys.modules))")
+    env = {**os.environ, "YOLO_CONFIG_DIR": str(tmp_path), "YOLO_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_halo_summary_counts_the_inserted_layer_exactly(halo_summary):

@@ -16,14 +16,12 @@ What `insert` does after the edit (``--no-build`` skips all of it):
    rounded to 32, as validation's rect batches are). A failure is a :class:`BuildError` naming the
    layer, the size and why, in one line.
 4. **Measure** per layer: params, output shape, and FLOPs counted exactly at imgsz from the aten
-   ops that run (convolutions, matmuls, attention) with the formulas of
-   ``torch.utils.flop_counter`` under the math attention kernel; ultralytics' own GFLOPs figure
-   (thop on small proxy images, extrapolated) is reported beside it, labelled as such.
+   ops that run (convolutions, matmuls, attention) under the math attention kernel, with the
+   counter of :mod:`yolo_compose.flops` (equal to torch's ``FlopCounterMode``, without its import
+   cost); ultralytics' own GFLOPs figure (thop on small proxy images, extrapolated) is reported
+   beside it, labelled as such.
 
-FLOPs are counted during the imgsz forward itself, so checking and counting cost one pass. The
-counter is a small dispatch mode over torch's flop formula table rather than ``FlopCounterMode``
-itself: the latter imports ``torch._dynamo`` on first use (about 1 s here, half the time of the
-whole build); ``tests/test_build.py`` checks that both give the same totals.
+FLOPs are counted during the imgsz forward itself, so checking and counting cost one pass.
 """
 
 from __future__ import annotations
@@ -48,12 +46,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # after the environment above: ultralytics reads it when imported
 import yaml
 from torch.nn.attention import SDPBackend, sdpa_kernel
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import flop_registry
 
 from . import integration
 from .composer.bases import guess_scale
 from .composer.errors import BuildError
+from .flops import FlopCounter
 
 #: Most intra-op threads the validation forwards use (more gains nothing on batch-1 forwards).
 MAX_VALIDATION_THREADS = 4
@@ -410,59 +407,6 @@ def check_forward(model: torch.nn.Module, sizes: list[tuple[int, int]]) -> None:
 
 
 # --- FLOPs ------------------------------------------------------------------------------------
-
-
-_IMPLICIT = torch._C.DispatchKey.CompositeImplicitAutograd
-
-
-def _decompose(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-    """Run an op without a flop formula as its C++ composite kernel, so that its parts get counted.
-
-    Returns NotImplemented for an op that has none (it is then run and counted as itself).
-    ``OpOverload.decompose`` would prefer a Python decomposition where one is registered
-    (``matmul``, ``upsample_nearest2d``), whose first use imports sympy and torch._decomp
-    (~1.5 s here); the C++ kernels give the same aten ops, so the same count.
-    """
-    run_kernel = getattr(func, "_op_dk", None)
-    if run_kernel is None:
-        return func.decompose(*args, **kwargs)
-    if torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), _IMPLICIT):
-        return run_kernel(_IMPLICIT, *args, **kwargs)
-    return NotImplemented
-
-
-class FlopCounter(TorchDispatchMode):
-    """Counts FLOPs of the aten ops that run, per layer, with torch's flop formula table.
-
-    The formulas and the decomposition rule are those of ``torch.utils.flop_counter``; module
-    attribution is by the ``layer`` attribute, which forward pre-hooks set to the running layer.
-    """
-
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        return False  # never compiled; keeps torch._dynamo (about 1 s to import) out of the build
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.layer: int | None = None
-        self.flops: dict[int | None, int] = defaultdict(int)
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        formula = flop_registry.get(func._overloadpacket)
-        if formula is None and func is not torch.ops.prim.device.default:
-            with self:
-                result = _decompose(func, args, kwargs)
-            if result is not NotImplemented:
-                return result
-        out = func(*args, **kwargs)
-        if formula is not None:
-            self.flops[self.layer] += int(formula(*args, **kwargs, out_val=out))
-        return out
-
-    @property
-    def total(self) -> int:
-        return sum(self.flops.values())
 
 
 def _shape(value: Any) -> list[int]:
