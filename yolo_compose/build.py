@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import gc
 import os
 import sys
 from collections import defaultdict
@@ -43,14 +44,26 @@ os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 # validation forwards may still use a few idle cores: see validation_threads().
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import torch  # after the environment above: ultralytics reads it when imported
-import yaml
-from torch.nn.attention import SDPBackend, sdpa_kernel
+# Garbage collections during the torch and ultralytics imports find nothing to free (modules,
+# classes and functions live as long as the process) and took about 0.1 s of a 2.5 s `insert`:
+# they are paused for the imports and resumed as the user had them.
+_collecting = gc.isenabled()
+gc.disable()
+try:
+    import torch  # after the environment above: ultralytics reads it when imported
 
-from . import integration
-from .composer.bases import guess_scale
-from .composer.errors import BuildError
-from .flops import FlopCounter
+    with contextlib.redirect_stdout(sys.stderr):  # its first import announces a settings file
+        import ultralytics.nn.tasks  # noqa: F401  (here so that one pause covers both imports)
+    import yaml
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from . import integration
+    from .composer.bases import guess_scale
+    from .composer.errors import BuildError
+    from .flops import FlopCounter
+finally:
+    if _collecting:
+        gc.enable()
 
 #: Most intra-op threads the validation forwards use (more gains nothing on batch-1 forwards).
 MAX_VALIDATION_THREADS = 4

@@ -98,19 +98,59 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Ten
     """softmax(q k^T + bias) v over (N, L, d) x (N, S, d) with a (N, L, S) bias; q is pre-scaled.
 
     This is ``F.scaled_dot_product_attention`` (a fused kernel where the backend has one), except
-    for float32/float64 on the CPU, where the same math written out with one fused ``baddbmm``
-    for ``bias + q k^T`` is faster: in training the bias (the relative logits) needs a gradient,
-    which sends SDPA to its unfused math path with extra passes for scaling and fully-masked
-    rows, and in eval its fused CPU kernel with an additive bias measured 1.1-1.7x slower at
-    YOLO's shapes (MHSA at P5 and P4, HaloAttention at P3-P5). Not in fp16/bf16: CPU batched
-    products in those types with a transposed operand are orders of magnitude slower than SDPA.
-    Tracing (TorchScript, ONNX export) keeps SDPA, the op exporters know.
+    for float32/float64 on the CPU outside autocast, where :class:`CpuAttention` writes the same
+    math out with one fused ``baddbmm`` for ``bias + q k^T`` and a backward of its own: in
+    training the bias (the relative logits) needs a gradient, which sends SDPA to its unfused math
+    path with extra passes for scaling and fully-masked rows, and in eval its fused CPU kernel
+    with an additive bias measured 1.1-1.7x slower at YOLO's shapes (MHSA at P5 and P4,
+    HaloAttention at P3-P5). Not in fp16/bf16: CPU batched products in those types with a
+    transposed operand are orders of magnitude slower than SDPA. Tracing (TorchScript, ONNX
+    export) keeps SDPA, the op exporters know.
     """
     explicit_ok = q.device.type == "cpu" and q.dtype in (torch.float32, torch.float64)
-    if explicit_ok and not torch.jit.is_tracing():
-        logits = torch.baddbmm(bias, q, k.transpose(1, 2))  # (N, L, S)
-        return torch.bmm(logits.softmax(dim=-1), v)
+    if explicit_ok and not torch.jit.is_tracing() and not _cpu_autocast_on():
+        return CpuAttention.apply(q, k, v, bias)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
+
+
+def _cpu_autocast_on() -> bool:
+    """Whether CPU autocast is active (its ops would run the explicit products in fp16/bf16)."""
+    try:
+        return torch.is_autocast_enabled("cpu")
+    except TypeError:  # torch < 2.4 takes no device argument
+        return torch.is_autocast_cpu_enabled()
+
+
+class CpuAttention(torch.autograd.Function):
+    """softmax(bias + q k^T) v with a backward that keeps every batched product in a fast layout.
+
+    Autograd's own backward of ``baddbmm(bias, q, k^T)`` computes the gradient of the *transposed*
+    k, as (N, d, S) products with an inner size of L (4 queries in a HaloAttention block), then
+    copies it back into k's layout; at HaloAttention's shapes those two steps were about half
+    of the attention's training time. Here every gradient is one ``bmm`` whose result is already
+    in its input's layout. Not twice differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        weights = torch.baddbmm(bias, q, k.transpose(1, 2)).softmax(dim=-1)  # (N, L, S)
+        ctx.save_for_backward(q, k, v, weights)
+        ctx.bias_shape = bias.shape
+        return torch.bmm(weights, v)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: torch.Tensor):
+        q, k, v, weights = ctx.saved_tensors
+        grad_out = grad_out.contiguous()
+        need_q, need_k, need_v, need_bias = ctx.needs_input_grad
+        grad_v = torch.bmm(weights.transpose(1, 2), grad_out) if need_v else None  # (N, S, d)
+        grad_weights = torch.bmm(grad_out, v.transpose(1, 2))  # (N, L, S)
+        grad_logits = torch._softmax_backward_data(grad_weights, weights, -1, weights.dtype)
+        grad_q = torch.bmm(grad_logits, k) if need_q else None  # (N, L, d)
+        grad_k = torch.bmm(grad_logits.transpose(1, 2), q) if need_k else None  # (N, S, d)
+        grad_bias = grad_logits.sum_to_size(ctx.bias_shape) if need_bias else None
+        return grad_q, grad_k, grad_v, grad_bias
 
 
 def init_relative_tables(*tables: torch.Tensor, dim_head: int) -> None:

@@ -53,6 +53,7 @@ from ._common import (
     check_input,
     check_positive,
     init_relative_tables,
+    pad_to_multiple,
     padded_length,
 )
 
@@ -137,7 +138,7 @@ class HaloAttention(nn.Module):
         """Attend each b x b block to its halo window; see the class docstring."""
         check_input(x, self.c1, type(self).__name__)
         B, _, H, W = x.shape
-        q = self._gather(self.q(x), self.block, 0) * self.dim_head**-0.5  # (B, heads, nb, b*b, d)
+        q = self._query_blocks(self.q(x) * self.dim_head**-0.5)  # (B, heads, nb, b*b, d)
         k = self._gather(self.k(x), self.window, self.halo)  # (B, heads, nb, w*w, d)
         v = self._gather(self.v(x), self.window, self.halo)  # (B, heads, nb, w*w, d)
         bias = self._relative_logits(q) + self._padding_mask(H, W, q.dtype, q.device)
@@ -145,11 +146,20 @@ class HaloAttention(nn.Module):
         out = attention(q, k, v, bias)  # (B*heads*nb, b*b, d)
         return self.out(self._merge_blocks(out.unflatten(0, (B, self.heads, -1)), H, W))
 
+    def _query_blocks(self, q: torch.Tensor) -> torch.Tensor:
+        """(B, I, H, W) queries -> (B, heads, nb, b*b, d): the map cut into b x b blocks (one copy)."""
+        B = q.shape[0]
+        b = self.block
+        q = pad_to_multiple(q, b)
+        n_h, n_w = q.shape[2] // b, q.shape[3] // b
+        q = q.reshape(B, self.heads, self.dim_head, n_h, b, n_w, b)
+        return q.permute(0, 1, 3, 5, 4, 6, 2).reshape(B, self.heads, n_h * n_w, b * b, self.dim_head)
+
     def _gather(self, t: torch.Tensor, size: int, margin: int) -> torch.Tensor:
         """Split a (B, I, H, W) map by head and cut out every block's square: (B, heads, nb, size*size, d).
 
-        ``size = b, margin = 0`` gives the query blocks, ``size = w, margin = halo`` the key/value
-        windows.
+        ``size = w, margin = halo`` gives the key/value windows (the query blocks, which do not
+        overlap, are a plain reshape: :meth:`_query_blocks`).
         """
         B, _, H, W = t.shape
         t = t.reshape(B, self.heads, self.dim_head, H, W).permute(0, 1, 3, 4, 2)  # (B, heads, H, W, d)
