@@ -7,10 +7,12 @@ subprocess a test starts, through the inherited environment) uses a temporary co
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,22 @@ os.environ.setdefault("COLUMNS", "160")
 os.environ["NO_COLOR"] = "1"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(code: str, *args: str, cwd: str | Path, env: dict[str, str] | None = None,
+               timeout: float = 600) -> dict:
+    """Run `code` in a fresh interpreter with the test helpers importable; returns its last JSON line."""
+    full_env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent), **(env or {})}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr[-6000:]}"
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def run_cli(*args: str, cwd: str | Path | None = None, input: str | None = None,

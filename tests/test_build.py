@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_python
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -75,11 +74,11 @@ def test_own_formulas_equal_torch_flop_counter_per_op_kind(layer):
 
 
 def test_build_imports_no_flop_counter_module_nor_triton(tmp_path):
-    code = ("import sys, yolo_compose.build; "
-            "print(sorted(m for m in ('torch.utils.flop_counter', 'triton') if m in sys.modules))")
-    env = {**os.environ, "YOLO_CONFIG_DIR": str(tmp_path), "YOLO_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.strip() == "[]"
+    code = """
+        import json, sys, yolo_compose.build
+        print(json.dumps(sorted(m for m in ("torch.utils.flop_counter", "triton") if m in sys.modules)))
+    """
+    assert run_python(code, cwd=tmp_path) == []
 
 
 def test_halo_summary_counts_the_inserted_layer_exactly(halo_summary):

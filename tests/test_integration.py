@@ -15,26 +15,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import run_python
 
 from yolo_compose.composer.edit import compose_insert
 
 TESTS_DIR = Path(__file__).resolve().parent
 SCALES = "nsmlx"
-
-
-def run_python(code: str, *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240) -> dict:
-    """Run `code` in a fresh interpreter; returns the JSON object it prints on its last line."""
-    full_env = {**os.environ, "PYTHONPATH": str(TESTS_DIR), **(env or {})}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr[-4000:]}"
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def write_composed(folder: Path, name: str, *, module: str = "halo", after: int = 8) -> Path:

@@ -6,12 +6,9 @@ is ``import yolo_compose`` (and the reload does not even need that: unpickling i
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
+
+from conftest import run_python
 
 from yolo_compose.composer.edit import compose_insert
 
@@ -58,21 +55,6 @@ RELOAD_PREDICT_FINETUNE = f"""
         "finetuned_layer9": type(tuned.model.model[9]).__name__,
     }}))
 """
-
-
-def run_python(code: str, *args: str, cwd: Path) -> dict:
-    """Run `code` in a fresh interpreter with the test helpers importable; returns its last JSON line."""
-    env = {**os.environ, "PYTHONPATH": str(TESTS_DIR)}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr[-6000:]}"
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_train_validate_reload_predict_and_finetune(tmp_path):
