@@ -12,19 +12,16 @@ does, with the ratio naive / ours (above 1 = ours is better).
   per-head einsums over (B * heads, N, d) and the depthwise convolution on a rearranged copy.
 
 Times are the best of interleaved runs (ours and naive alternate, so load spikes hit both), on one
-torch thread by default (``--threads N`` to change). Peak memory of a training step is the rise of
-a fresh process's resident set (VmHWM, reset before the step) over its size before the step, with
-glibc's mmap threshold fixed low so that freed tensors go back to the system. Linux only.
+torch thread by default (``--threads N`` to change). Peak memory of a training step is its peak
+live memory as glibc's malloc counts it, read after every op (``_memory.peak_live_mib``), in a
+fresh process after two warm-up steps. Linux (glibc) only.
 Run: ``python benchmarks/bench_cga_flatten.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import os
-import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -34,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch
 import torch.nn.functional as F
+from _memory import peak_live_mib
 from _timing import best_time
 from torch import nn
 
@@ -41,7 +39,6 @@ from yolo_compose.modules.efficientvit import CascadedGroupAttention
 from yolo_compose.modules.flatten import FocusedLinearAttention
 
 SHAPES = [(256, 20, 20), (128, 40, 40), (64, 80, 80)]  # (C, H, W): P5, P4, P3 at imgsz 640
-MMAP_THRESHOLD = "65536"
 
 
 class NaiveCascadedGroupAttention(CascadedGroupAttention):
@@ -109,22 +106,6 @@ class NaiveFocusedLinearAttention(nn.Module):
         return self.proj(out).transpose(1, 2).reshape(B, C, H, W)
 
 
-def memory_kib(field: str) -> int:
-    """A /proc/self/status field (VmRSS, VmHWM) in KiB."""
-    with open("/proc/self/status") as status:
-        return int(re.search(rf"{field}:\s+(\d+) kB", status.read()).group(1))
-
-
-def peak_mib(fn: Callable[[], object]) -> float:
-    """Peak resident-set rise in MiB while `fn()` runs."""
-    gc.collect()
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # reset VmHWM to the current VmRSS
-    before = memory_kib("VmRSS")
-    fn()
-    return (memory_kib("VmHWM") - before) / 1024
-
-
 def forward_fn(module: nn.Module, x: torch.Tensor) -> Callable[[], object]:
     def run() -> None:
         with torch.no_grad():
@@ -163,29 +144,24 @@ def measure(
     steps = [train_step_fn(module.train(), x8) for module in (ours, naive)]
     return {
         "fwd_ms": interleaved_best(forwards, rounds=3, repeat=3),
-        "train_ms": interleaved_best(steps, rounds=2, repeat=1),
+        "train_ms": interleaved_best(steps, rounds=5, repeat=1),
     }
 
 
 def measure_memory(name: str, channels: int, height: int, width: int) -> list[float]:
-    """[ours, naive] training-step (B8) peak MiB, in this process (started with the mmap threshold)."""
+    """[ours, naive] training-step (B8) peak live MiB, in this (fresh) process."""
     ours, naive = dict((n, (o, v)) for n, o, v in pairs(channels))[name]
     x8 = torch.randn(8, channels, height, width)
     steps = [train_step_fn(module.train(), x8) for module in (ours, naive)]
-    for step in steps:
-        step()  # warm-up: allocator caches, lazily created buffers
-    return [peak_mib(step) for step in steps]
+    for step in steps * 2:
+        step()  # warm-up: gradient buffers, lazily created state
+    return [peak_live_mib(step) for step in steps]
 
 
 def memory_in_child(name: str, channels: int, height: int, width: int) -> list[float]:
-    """Run :func:`measure_memory` in a fresh process whose glibc returns freed tensors to the system.
-
-    Timings run without that setting: a low mmap threshold makes every allocation fault in fresh
-    pages and would distort them.
-    """
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": MMAP_THRESHOLD}
+    """Run :func:`measure_memory` in a fresh process, so that earlier cases leave nothing behind."""
     argv = [sys.executable, __file__, "--memory", name, str(channels), str(height), str(width)]
-    output = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 

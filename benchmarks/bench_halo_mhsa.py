@@ -6,8 +6,8 @@ For each YOLO shape (C256 20x20 = P5, C128 40x40 = P4, C64 80x80 = P3, at 640) i
 
 * forward at batch 1 (eval, no grad) and one training step at batch 8 (forward, backward), best
   wall time of several runs, ours and the reference taking turns so both see the same load;
-* the peak memory of one such step: the rise of the process's peak resident set size, measured in
-  a fresh process per case (``/proc/self/clear_refs`` resets the peak just before the step);
+* the peak memory of one such step: its peak live memory as glibc's malloc counts it, read after
+  every op (``_memory.peak_live_mib``), in a fresh process per case after two warm-up steps;
 * ratios reference / ours (> 1 means ours is faster or smaller).
 
 The references share the module's weights and are checked to give the same output first:
@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _memory import peak_live_mib
 from _timing import best_time
 
 from yolo_compose.modules._common import pad_to_multiple, relative_index
@@ -146,32 +147,12 @@ def case_input(mode: str, channels: int, side: int) -> torch.Tensor:
     return torch.randn(1 if mode == "forward" else TRAIN_BATCH, channels, side, side)
 
 
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process since the last reset, in MiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("VmHWM not found in /proc/self/status")
-
-
-def current_rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("VmRSS not found in /proc/self/status")
-
-
 def measure_memory_here(module_name: str, impl: str, mode: str, channels: int, side: int) -> float:
-    """Rise of peak RSS (MiB) during one step after a warm-up step, in this (fresh) process."""
+    """Peak live memory (MiB) of one step after two warm-up steps, in this (fresh) process."""
     run = step(build(module_name, impl, channels, side), mode, case_input(mode, channels, side))
-    run()  # warm-up: allocator pools, lazily built kernels, gradient buffers
-    before = current_rss_mib()
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")  # reset the peak RSS to the current RSS
+    run()  # warm-up: gradient buffers, lazily built state
     run()
-    return peak_rss_mib() - before
+    return peak_live_mib(run)
 
 
 def measure_memory(module_name: str, impl: str, mode: str, channels: int, side: int) -> float:
