@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -26,7 +27,8 @@ def inputs(bias_shape: tuple[int, ...], dtype: torch.dtype = torch.float64) -> l
 
 @pytest.mark.parametrize("bias_shape", [(6, 4, 9), (1, 4, 9), (4, 9)], ids=["full", "broadcast-batch", "2d"])
 def test_backward_passes_gradcheck(bias_shape):
-    assert torch.autograd.gradcheck(CpuAttention.apply, inputs(bias_shape))
+    q, k, v, bias = inputs(bias_shape)
+    assert torch.autograd.gradcheck(lambda *t: CpuAttention.apply(*t[:3], 1.0, t[3]), (q, k, v, bias))
 
 
 def test_masked_keys_get_no_weight_and_gradients_match_autograd():
@@ -57,3 +59,44 @@ def test_autocast_takes_sdpa_and_trains(dtype):
     out.float().sum().backward()
     assert torch.isfinite(out).all()
     assert all(t.grad is not None and torch.isfinite(t.grad).all() for t in (q, k, v, bias))
+
+
+def test_scale_inside_the_product_equals_prescaled_queries():
+    """``scale`` multiplies q k^T only (not the bias), in the forward and in every gradient."""
+    q, k, v, bias = inputs((6, 4, 9))
+    assert torch.autograd.gradcheck(lambda *t: CpuAttention.apply(*t[:3], 0.3, t[3]), (q, k, v, bias))
+    grad = torch.randn(6, 4, 5, dtype=torch.float64)
+    ours = torch.autograd.grad(attention(q, k, v, bias, 0.3), (q, k, v, bias), grad)
+    reference = torch.autograd.grad(naive(q * 0.3, k, v, bias), (q, k, v, bias), grad)
+    for mine, theirs in zip(ours, reference, strict=True):
+        torch.testing.assert_close(mine, theirs)
+
+
+def test_bias_terms_are_summed_into_the_logits_in_their_own_view():
+    """Two terms of a (6, 2, 2, 3, 3) view of the (6, 4, 9) logits, as MHSA passes its positions."""
+    q, k, v, _ = inputs((6, 4, 9))
+    generator = torch.Generator().manual_seed(1)
+    rows = torch.randn(6, 2, 2, 3, 1, dtype=torch.float64, generator=generator).requires_grad_()
+    cols = torch.randn(6, 2, 2, 1, 3, dtype=torch.float64, generator=generator).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda q, k, v, rows, cols: CpuAttention.apply(q, k, v, 0.3, rows, cols), (q, k, v, rows, cols)
+    )
+    grad = torch.randn(6, 4, 5, dtype=torch.float64)
+    ours = torch.autograd.grad(attention(q, k, v, (rows, cols), 0.3), (q, k, v, rows, cols), grad)
+    full = (rows + cols).reshape(6, 4, 9)
+    reference = torch.autograd.grad(naive(q * 0.3, k, v, full), (q, k, v, rows, cols), grad)
+    for mine, theirs in zip(ours, reference, strict=True):
+        torch.testing.assert_close(mine, theirs)
+
+
+def test_bias_terms_take_the_same_sum_on_the_sdpa_path():
+    """Under tracing (export) the terms are summed into one mask for SDPA: same output."""
+    q, k, v, _ = inputs((6, 4, 9), torch.float32)
+    rows, cols = torch.randn(6, 2, 2, 3, 1), torch.randn(6, 2, 2, 1, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.trace is deprecated in favour of export
+        traced = torch.jit.trace(
+            lambda q, k, v: attention(q, k, v, (rows, cols), 0.3), (q, k, v), check_trace=False
+        )
+    eager = attention(q, k, v, (rows, cols), 0.3)
+    torch.testing.assert_close(traced(q, k, v), eager)

@@ -94,23 +94,48 @@ def relative_index(queries: int, keys: int, offset: int = 0) -> torch.Tensor:
     return key_pos - query_pos + offset
 
 
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """softmax(q k^T + bias) v over (N, L, d) x (N, S, d) with a (N, L, S) bias; q is pre-scaled.
+def attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    bias: torch.Tensor | tuple[torch.Tensor, ...],
+    scale: float = 1.0,
+) -> torch.Tensor:
+    """softmax(scale * q k^T + bias) v over (N, L, d) x (N, S, d) with a bias broadcastable to (N, L, S).
+
+    ``bias`` may also be a tuple of terms whose broadcast sum has N * L * S elements in the
+    (N, L, S) order, seen in another shape: MHSA passes its position logits as (N, H, W, H, 1) and
+    (N, H, W, 1, W) terms of the (N, H*W, H*W) logits. The sum is then never a tensor of its own.
 
     This is ``F.scaled_dot_product_attention`` (a fused kernel where the backend has one), except
     for float32/float64 on the CPU outside autocast, where :class:`CpuAttention` writes the same
-    math out with one fused ``baddbmm`` for ``bias + q k^T`` and a backward of its own: in
+    math out with one fused ``baddbmm`` for ``bias + scale * q k^T`` and a backward of its own: in
     training the bias (the relative logits) needs a gradient, which sends SDPA to its unfused math
     path with extra passes for scaling and fully-masked rows, and in eval its fused CPU kernel
     with an additive bias measured 1.1-1.7x slower at YOLO's shapes (MHSA at P5 and P4,
     HaloAttention at P3-P5). Not in fp16/bf16: CPU batched products in those types with a
     transposed operand are orders of magnitude slower than SDPA. Tracing (TorchScript, ONNX
     export) keeps SDPA, the op exporters know.
+
+    ``scale`` is applied inside the product (``baddbmm``'s alpha, SDPA's scale) rather than to q
+    beforehand, which would be one more pass over the queries in the forward and the backward.
+    """
+    terms = bias if isinstance(bias, tuple) else (bias,)
+    if explicit_cpu_path(q):
+        return CpuAttention.apply(q, k, v, scale, *terms)
+    if len(terms) > 1:
+        bias = sum(terms[1:], terms[0]).reshape(q.shape[0], q.shape[1], k.shape[1])
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
+
+
+def explicit_cpu_path(q: torch.Tensor) -> bool:
+    """Whether attention on `q` runs as explicit products with a hand-written backward.
+
+    CPU float32/float64 outside autocast and outside tracing: see :func:`attention` for why,
+    and ``halo.WindowAttention`` for the windowed form.
     """
     explicit_ok = q.device.type == "cpu" and q.dtype in (torch.float32, torch.float64)
-    if explicit_ok and not torch.jit.is_tracing() and not _cpu_autocast_on():
-        return CpuAttention.apply(q, k, v, bias)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
+    return explicit_ok and not torch.jit.is_tracing() and not _cpu_autocast_on()
 
 
 def _cpu_autocast_on() -> bool:
@@ -122,20 +147,32 @@ def _cpu_autocast_on() -> bool:
 
 
 class CpuAttention(torch.autograd.Function):
-    """softmax(bias + q k^T) v with a backward that keeps every batched product in a fast layout.
+    """softmax(bias + scale * q k^T) v with a backward that keeps every batched product in a fast layout.
 
-    Autograd's own backward of ``baddbmm(bias, q, k^T)`` computes the gradient of the *transposed*
-    k, as (N, d, S) products with an inner size of L (4 queries in a HaloAttention block), then
-    copies it back into k's layout; at HaloAttention's shapes those two steps were about half
-    of the attention's training time. Here every gradient is one ``bmm`` whose result is already
-    in its input's layout. Not twice differentiable.
+    Inputs: q (N, L, d), k (N, S, d), v (N, S, dv), scale, then the bias terms (see
+    :func:`attention`). Output (N, L, dv).
+
+    The forward allocates one (N, L, S) buffer: the bias terms are summed into it, ``baddbmm``
+    adds ``scale * q k^T`` in place, and the softmax is written over it. The backward allocates
+    one more (the weights' gradient, turned into the logits' in place). A fresh buffer of
+    megabytes costs its page faults on every step, as much as the softmax itself at MHSA's P5
+    shape. Every gradient is one ``bmm`` whose result is already in its input's layout:
+    autograd's own backward of ``baddbmm(bias, q, k^T)`` computes the gradient of the
+    *transposed* k, as (N, d, S) products with an inner size of L (4 queries in a HaloAttention
+    block), then copies it back. Not twice differentiable.
     """
 
     @staticmethod
-    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        weights = torch.baddbmm(bias, q, k.transpose(1, 2)).softmax(dim=-1)  # (N, L, S)
+    def forward(
+        ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float, *bias_terms: torch.Tensor
+    ) -> torch.Tensor:
+        logits = q.new_empty(q.shape[0], q.shape[1], k.shape[1])  # (N, L, S)
+        terms_shape = _sum_into(logits, bias_terms)
+        torch.baddbmm(logits, q, k.transpose(1, 2), alpha=scale, out=logits)
+        weights = softmax_(logits)
         ctx.save_for_backward(q, k, v, weights)
-        ctx.bias_shape = bias.shape
+        ctx.scale, ctx.terms_shape = scale, terms_shape
+        ctx.term_shapes = [term.shape for term in bias_terms]
         return torch.bmm(weights, v)
 
     @staticmethod
@@ -143,14 +180,59 @@ class CpuAttention(torch.autograd.Function):
     def backward(ctx, grad_out: torch.Tensor):
         q, k, v, weights = ctx.saved_tensors
         grad_out = grad_out.contiguous()
-        need_q, need_k, need_v, need_bias = ctx.needs_input_grad
+        need_q, need_k, need_v, _, *need_terms = ctx.needs_input_grad
         grad_v = torch.bmm(weights.transpose(1, 2), grad_out) if need_v else None  # (N, S, d)
         grad_weights = torch.bmm(grad_out, v.transpose(1, 2))  # (N, L, S)
-        grad_logits = torch._softmax_backward_data(grad_weights, weights, -1, weights.dtype)
+        grad_logits = softmax_backward_(grad_weights, weights)
+        grad_terms = [
+            grad_logits.view(ctx.terms_shape).sum_to_size(shape) if need else None
+            for shape, need in zip(ctx.term_shapes, need_terms, strict=True)
+        ]
         grad_q = torch.bmm(grad_logits, k) if need_q else None  # (N, L, d)
         grad_k = torch.bmm(grad_logits.transpose(1, 2), q) if need_k else None  # (N, S, d)
-        grad_bias = grad_logits.sum_to_size(ctx.bias_shape) if need_bias else None
-        return grad_q, grad_k, grad_v, grad_bias
+        if ctx.scale != 1.0:  # the products' gradients carry the scale; (N, L, d) + (N, S, d), not (N, L, S)
+            for grad in (grad_q, grad_k):
+                if grad is not None:
+                    grad.mul_(ctx.scale)
+        return grad_q, grad_k, grad_v, None, *grad_terms
+
+
+def _sum_into(logits: torch.Tensor, terms: tuple[torch.Tensor, ...]) -> torch.Size:
+    """Write the broadcast sum of `terms` over `logits` (N, L, S); return the shape it was seen in.
+
+    One term broadcasts to (N, L, S); several broadcast to a shape of as many elements, which is
+    `logits` in another view (see :func:`attention`).
+    """
+    if len(terms) == 1:
+        logits.copy_(terms[0])
+        return logits.shape
+    shape = torch.broadcast_shapes(*(term.shape for term in terms))
+    view = logits.view(shape)
+    torch.add(terms[0], terms[1], out=view)
+    for term in terms[2:]:
+        view.add_(term)
+    return shape
+
+
+def softmax_(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last dim of a contiguous tensor, written over it; returns it.
+
+    The attention's logits are a temporary of (N, L, S) floats; writing the weights into the same
+    buffer saves allocating a second one, whose first touch costs page faults every training step
+    (a fresh buffer of megabytes comes from the OS). The CPU kernel reads a whole row (max, sum)
+    before it writes that row, so reading and writing the same memory is safe; the tests check the
+    result against ``Tensor.softmax``.
+    """
+    return torch._softmax(logits, -1, False, out=logits)
+
+
+def softmax_backward_(grad_weights: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """The softmax backward ``weights * (grad - sum(grad * weights))``, written over `grad_weights`.
+
+    The same saving as :func:`softmax_` for the backward's (N, L, S) temporary; each row's sum is
+    taken before the row is written.
+    """
+    return torch._softmax_backward_data(grad_weights, weights, -1, weights.dtype, grad_input=grad_weights)
 
 
 def init_relative_tables(*tables: torch.Tensor, dim_head: int) -> None:

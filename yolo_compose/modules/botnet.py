@@ -107,10 +107,10 @@ class MHSA(nn.Module):
         check_input(x, self.c1, type(self).__name__)
         B, C, H, W = x.shape
         q, k, v = (self._heads(conv(x)) for conv in (self.q, self.k, self.v))  # (B, heads, N, d)
-        q = q * self.dim_head**-0.5
-        bias = self._relative_logits(q, H, W)  # (B, heads, N, N)
-        q, k, v, bias = (t.flatten(0, 1) for t in (q, k, v, bias))  # batch dims (B*heads)
-        out = attention(q, k, v, bias).unflatten(0, (B, self.heads))  # (B, heads, N, d)
+        scale = self.dim_head**-0.5
+        q, k, v = (t.flatten(0, 1) for t in (q, k, v))  # (B*heads, N, d)
+        position = self._relative_logits(q, H, W, scale)  # terms of (B*heads, N, N)
+        out = attention(q, k, v, position, scale).unflatten(0, (B, self.heads))  # (B, heads, N, d)
         return out.transpose(2, 3).reshape(B, C, H, W)
 
     def _heads(self, t: torch.Tensor) -> torch.Tensor:
@@ -118,19 +118,26 @@ class MHSA(nn.Module):
         B, _, H, W = t.shape
         return t.reshape(B, self.heads, self.dim_head, H * W).transpose(2, 3)
 
-    def _relative_logits(self, q: torch.Tensor, height: int, width: int) -> torch.Tensor:
-        """q_i . r^h[y_j - y_i] + q_i . r^w[x_j - x_i] for all query/key pairs: (B, heads, N, N)."""
-        B, heads, N, d = q.shape
+    def _relative_logits(
+        self, q: torch.Tensor, height: int, width: int, scale: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """scale * (q_i . r^h[y_j - y_i] + q_i . r^w[x_j - x_i]) for all query/key pairs, as two terms.
+
+        q is (G, N, d). The terms are (G, H, W, H, 1) and (G, H, W, 1, W): their broadcast sum is
+        the (G, N, N) logits seen as (G, H_i, W_i, H_j, W_j), which the attention forms in its
+        own logits buffer (see ``_common.attention``). The scale multiplies the small tables, not
+        q (one pass over the queries fewer, both ways).
+        """
+        G, _, d = q.shape
         height, width = int(height), int(width)  # plain ints also while tracing (sizes are baked in)
-        rel_h = self.table(self.rel_height, height).to(q.dtype)  # (2H - 1, d)
-        rel_w = self.table(self.rel_width, width).to(q.dtype)  # (2W - 1, d)
+        rel_h = self.table(self.rel_height, height).to(q.dtype) * scale  # (2H - 1, d)
+        rel_w = self.table(self.rel_width, width).to(q.dtype) * scale  # (2W - 1, d)
         rel_h = rel_h[relative_index(height, height, height - 1).to(q.device)]  # (H_i, H_j, d)
         rel_w = rel_w[relative_index(width, width, width - 1).to(q.device)]  # (W_i, W_j, d)
-        q = q.reshape(B, heads, height, width, d)
-        logits_h = torch.einsum("bnyxd,yjd->bnyxj", q, rel_h)  # (B, heads, H, W, H)
-        logits_w = torch.einsum("bnyxd,xkd->bnyxk", q, rel_w)  # (B, heads, H, W, W)
-        logits = logits_h.unsqueeze(-1) + logits_w.unsqueeze(-2)  # (B, heads, H, W, H, W)
-        return logits.reshape(B, heads, N, N)
+        q = q.reshape(G, height, width, d)
+        logits_h = torch.einsum("gyxd,yjd->gyxj", q, rel_h)  # (G, H, W, H)
+        logits_w = torch.einsum("gyxd,xkd->gyxk", q, rel_w)  # (G, H, W, W)
+        return logits_h.unsqueeze(-1), logits_w.unsqueeze(-2)
 
     @staticmethod
     def table(parameter: torch.Tensor, size: int) -> torch.Tensor:
