@@ -25,15 +25,28 @@ Differences (from the paper and the seed code, a copy of halonet-pytorch):
   model (n/s/m/l/x) keeps the same attention-to-conv cost ratio.
 * The relative tables hold exactly the b + w - 1 offsets that occur (the seed stored 2w - 1 rows,
   some never used).
-* Attention runs through ``F.scaled_dot_product_attention`` with the relative logits and the mask
-  as an additive bias (fused kernels at inference and export); with autograd the same math is
-  written out (see ``_common.attention``). The relative logits multiply q with the whole tables
-  and then pick each query row's offsets (one matrix product, no copy of q).
+* The 1/sqrt(d) scale is applied inside the attention products and folded into the (tiny)
+  relative tables, not applied to the query map.
+* The relative logits of a block are one batched product per query position: the b*b query
+  positions each get a (w*w, d) table of r^h[y_j - y_i] + r^w[x_j - x_i], built once per forward
+  from the two learned tables, and the padding mask is added in the same product.
+* On the CPU in float32/float64 outside autocast (training and eager inference) the layer runs
+  as :meth:`HaloAttention._cpu_forward`: q, k and v are one batched product on channels-last
+  pixel rows (the three 1x1 weights side by side), and :class:`WindowAttention` does the rest
+  chunk by chunk, about 1 MiB of window data at a time, in buffers that every chunk reuses. The
+  key/value windows, (w/b)^2 times the size of a map (26 MB each at P4 C128 batch 8, 52 MB at P3),
+  the query blocks and the padded maps are never held whole, forward or backward; the backward
+  cuts them again from the saved q, k, v rows and sums the window gradients back cell by cell.
+  Elsewhere (GPU, autocast, tracing for TorchScript/ONNX) the projections are the 1x1
+  convolutions, the windows are gathered with one ``index_select`` and attention is
+  ``F.scaled_dot_product_attention`` with the relative logits and the mask as an additive bias.
+  Both paths hold the same parameters (``q``, ``k``, ``v``, ``out`` convolutions) and compute the
+  same math; the tests hold them to each other.
 
 Cost (multiply-adds), for N = H * W pixels, Np = Hp * Wp after padding to a multiple of b,
 C = c1, I = heads * dim_head, w = b + 2h:
 
-    MACs = N * C * 3I  (q, k, v)  +  Np * I * 2(b + w - 1)  (relative logits, whole tables)
+    MACs = N * C * 3I  (q, k, v)  +  Np * I * w^2  (relative logits)
          + Np * I * 2w^2  (q.k and attn.v)  +  N * I * C  (output)
 
 :func:`halo_macs` computes it; the tests check it against ``FlopCounterMode``.
@@ -42,6 +55,8 @@ C = c1, I = heads * dim_head, w = b + 2h:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -52,9 +67,12 @@ from ._common import (
     check_divisible,
     check_input,
     check_positive,
+    explicit_cpu_path,
     init_relative_tables,
     pad_to_multiple,
     padded_length,
+    softmax_,
+    softmax_backward_,
 )
 
 
@@ -73,7 +91,7 @@ def halo_macs(
     pixels = height * width
     padded_pixels = padded_length(height, block) * padded_length(width, block)
     projections = pixels * c1 * 3 * inner + pixels * inner * c1
-    relative = padded_pixels * inner * 2 * (block + window - 1)
+    relative = padded_pixels * inner * window * window
     attention = padded_pixels * inner * 2 * window * window
     return projections + relative + attention
 
@@ -137,14 +155,52 @@ class HaloAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Attend each b x b block to its halo window; see the class docstring."""
         check_input(x, self.c1, type(self).__name__)
-        B, _, H, W = x.shape
-        q = self._query_blocks(self.q(x) * self.dim_head**-0.5)  # (B, heads, nb, b*b, d)
-        k = self._gather(self.k(x), self.window, self.halo)  # (B, heads, nb, w*w, d)
-        v = self._gather(self.v(x), self.window, self.halo)  # (B, heads, nb, w*w, d)
-        bias = self._relative_logits(q) + self._padding_mask(H, W, q.dtype, q.device)
-        q, k, v, bias = (t.flatten(0, 2) for t in (q, k, v, bias))  # batch dims (B*heads*nb)
-        out = attention(q, k, v, bias)  # (B*heads*nb, b*b, d)
-        return self.out(self._merge_blocks(out.unflatten(0, (B, self.heads, -1)), H, W))
+        H, W = x.shape[-2:]
+        scale = self.dim_head**-0.5
+        tables = self._relative_tables(scale, x.dtype)  # (b*b, w*w, d)
+        mask = self._padding_mask(H, W, x.dtype, x.device)  # (nb, w*w)
+        if explicit_cpu_path(x):
+            return self._cpu_forward(x, tables, mask, scale)
+        q, k, v = self.q(x), self.k(x), self.v(x)  # (B, I, H, W) each
+        return self.out(self._gathered_attention(q, k, v, tables, mask, scale))
+
+    def _cpu_forward(
+        self, x: torch.Tensor, tables: torch.Tensor, mask: torch.Tensor, scale: float
+    ) -> torch.Tensor:
+        """The CPU float path: projections as batched products on channels-last pixel rows.
+
+        The q, k, v projections are one product of the (B, H*W, C) pixel rows (a transposed view
+        of x) with the three 1x1 weights side by side, which gives the channels-last rows that
+        :class:`WindowAttention` cuts without any transposing copy; the output projection reads
+        its (B, H*W, I) result as transposed operand and writes (B, C, H*W) directly. Same weights
+        and math as the convolutions of the other path; at YOLO's shapes the three convolutions'
+        training step took 1.4-2.1x the time of the one product (their backward loops over images).
+        """
+        B, C, H, W = x.shape
+        pixels = x.flatten(2).transpose(1, 2)  # (B, H*W, C), a view
+        weight = torch.cat([self.q.weight, self.k.weight, self.v.weight]).flatten(1)  # (3I, C)
+        qkv = torch.bmm(pixels, weight.t().expand(B, -1, -1))  # (B, H*W, 3I)
+        attended = WindowAttention.apply(qkv, tables, mask, scale, self.heads, self.block, self.halo, H, W)
+        out_weight = self.out.weight.flatten(1).expand(B, -1, -1)  # (B, C, I)
+        out = torch.baddbmm(self.out.bias.view(1, C, 1), out_weight, attended.transpose(1, 2))  # (B, C, H*W)
+        return out.view(B, C, H, W)
+
+    def _gathered_attention(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, tables: torch.Tensor, mask: torch.Tensor,
+        scale: float,
+    ) -> torch.Tensor:
+        """The attention of (B, I, H, W) maps with whole tensors of blocks and windows: (B, I, H, W).
+
+        The path for export, autocast and other devices; :class:`WindowAttention` is the same
+        math on the CPU.
+        """
+        B, _, H, W = q.shape
+        q = self._query_blocks(q).flatten(0, 2)  # (B*heads*nb, b*b, d)
+        bias = self._relative_logits(q, tables, mask)
+        k = self._windows(self._padded(self._by_head(k)))  # (B*heads*nb, w*w, d)
+        v = self._windows(self._padded(self._by_head(v)))
+        out = attention(q, k, v, bias, scale)  # (B*heads*nb, b*b, d)
+        return self._merge_blocks(out.unflatten(0, (B, self.heads, -1)), H, W)
 
     def _query_blocks(self, q: torch.Tensor) -> torch.Tensor:
         """(B, I, H, W) queries -> (B, heads, nb, b*b, d): the map cut into b x b blocks (one copy)."""
@@ -155,31 +211,30 @@ class HaloAttention(nn.Module):
         q = q.reshape(B, self.heads, self.dim_head, n_h, b, n_w, b)
         return q.permute(0, 1, 3, 5, 4, 6, 2).reshape(B, self.heads, n_h * n_w, b * b, self.dim_head)
 
-    def _gather(self, t: torch.Tensor, size: int, margin: int) -> torch.Tensor:
-        """Split a (B, I, H, W) map by head and cut out every block's square: (B, heads, nb, size*size, d).
-
-        ``size = w, margin = halo`` gives the key/value windows (the query blocks, which do not
-        overlap, are a plain reshape: :meth:`_query_blocks`).
-        """
+    def _by_head(self, t: torch.Tensor) -> torch.Tensor:
+        """(B, I, H, W) -> (B*heads, H, W, d): one head's channels per map, channels last (a view)."""
         B, _, H, W = t.shape
-        t = t.reshape(B, self.heads, self.dim_head, H, W).permute(0, 1, 3, 4, 2)  # (B, heads, H, W, d)
-        return self._squares(t, size, margin)
+        return t.reshape(B, self.heads, self.dim_head, H, W).permute(0, 1, 3, 4, 2).flatten(0, 1)
 
-    def _squares(self, t: torch.Tensor, size: int, margin: int) -> torch.Tensor:
-        """(B, G, H, W, D) -> (B, G, nblocks, size*size, D): the square of side `size` starting `margin`
-        pixels above and left of every b x b block; pixels outside the image are zeros.
+    def _padded(self, t: torch.Tensor) -> torch.Tensor:
+        """(G, H, W, D) -> (G, Hp + 2h, Wp + 2h, D): the halo on every side, and bottom/right up to a
+        multiple of b; zeros outside the image. Block (i, j)'s window starts at (i*b, j*b) in it."""
+        _, H, W, _ = t.shape
+        b, margin = self.block, self.halo
+        pad_h, pad_w = padded_length(H, b) - H, padded_length(W, b) - W
+        return F.pad(t, (0, 0, margin, pad_w + margin, margin, pad_h + margin))
 
-        The squares are gathered with one flat index (``index_select`` over pixels, each a
-        contiguous row of D channels) rather than ``Tensor.unfold``: the same copy, and it exports
-        to ONNX with dynamic shapes.
+    def _windows(self, t: torch.Tensor) -> torch.Tensor:
+        """(G, Hp + 2h, Wp + 2h, D) padded maps -> (G * nb, w*w, D): every block's window.
+
+        One flat index (``index_select`` over pixels, each a contiguous row of D channels): the
+        gather that exports to ONNX with dynamic shapes.
         """
-        B, G, H, W, D = t.shape
-        b = self.block
-        n_h, n_w = padded_length(H, b) // b, padded_length(W, b) // b
-        t = F.pad(t, (0, 0, margin, n_w * b - W + margin, margin, n_h * b - H + margin))
-        index = self._square_index(n_h, n_w, size, t.shape[3], t.device)  # (nb * size*size,)
-        t = t.flatten(2, 3).index_select(2, index)  # (B, G, nb * size*size, D)
-        return t.reshape(B, G, n_h * n_w, size * size, D)
+        G, height, width, D = t.shape
+        b, w = self.block, self.window
+        n_h, n_w = (height - w) // b + 1, (width - w) // b + 1
+        index = self._square_index(n_h, n_w, w, width, t.device)  # (nb * w*w,)
+        return t.flatten(1, 2).index_select(1, index).reshape(G * n_h * n_w, w * w, D)
 
     def _square_index(
         self, n_h: int, n_w: int, size: int, row_length: int, device: torch.device
@@ -196,30 +251,40 @@ class HaloAttention(nn.Module):
         x = cols[None, :, None, None] + offsets[None, None, None, :]  # (1, nW, 1, size)
         return (y + x).reshape(-1)  # (nH * nW * size * size,)
 
-    def _relative_logits(self, q: torch.Tensor) -> torch.Tensor:
-        """q_i . r^h[y_j - y_i] + q_i . r^w[x_j - x_i] for every query and window key: (..., b*b, w*w).
+    def _relative_tables(self, scale: float, dtype: torch.dtype) -> torch.Tensor:
+        """T_p[j] = scale * (r^h[y_j - y_p] + r^w[x_j - x_p]) for block position p, window key j.
 
-        q is multiplied with the whole (b + w - 1)-row tables (one matrix product, no copy of q);
-        query row y then keeps table rows ``j - y + b - 1`` for window rows j = 0 .. w - 1, a
-        contiguous slice starting at ``b - 1 - y`` (the same for columns).
+        Shape (b*b, w*w, d): one (w*w, d) table per query position of a block.
         """
         b, w = self.block, self.window
-        q = q.unflatten(-2, (b, b))  # (B, heads, nb, b_y, b_x, d)
-        table_h = q @ self.rel_height.to(q.dtype).t()  # (B, heads, nb, b_y, b_x, b + w - 1)
-        table_w = q @ self.rel_width.to(q.dtype).t()  # (B, heads, nb, b_y, b_x, b + w - 1)
-        logits_h = torch.stack([table_h[..., y, :, b - 1 - y : b - 1 - y + w] for y in range(b)], dim=-3)
-        logits_w = torch.stack([table_w[..., :, x, b - 1 - x : b - 1 - x + w] for x in range(b)], dim=-2)
-        logits = logits_h.unsqueeze(-1) + logits_w.unsqueeze(-2)  # (B, heads, nb, b_y, b_x, w_y, w_x)
-        return logits.flatten(-4, -3).flatten(-2, -1)  # (B, heads, nb, b*b, w*w)
+        device = self.rel_height.device
+        rows = torch.arange(b, device=device)
+        keys = torch.arange(w, device=device)
+        offsets = keys[None, :] - rows[:, None] + b - 1  # (b, w): table row of (query row, key row)
+        index_h = offsets[:, None, :, None].expand(b, b, w, w).reshape(b * b, w * w)
+        index_w = offsets[None, :, None, :].expand(b, b, w, w).reshape(b * b, w * w)
+        return ((self.rel_height[index_h] + self.rel_width[index_w]) * scale).to(dtype)
+
+    def _relative_logits(self, q: torch.Tensor, tables: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """q_p . T_p[j] + mask_j for every block, query position p and window key j: (N, b*b, w*w).
+
+        q is (N, b*b, d) with N = B * heads * nb in (B, heads, nb) order and mask is (nb, w*w).
+        All N blocks are multiplied with the tables at once: one ``baddbmm`` over the b*b
+        positions whose added term is the padding mask, so the bias comes out of a single product.
+        """
+        lead, window_keys = q.shape[0], tables.shape[1]
+        per_block = mask.expand(lead // mask.shape[0], -1, -1).reshape(1, lead, window_keys)
+        by_position = q.transpose(0, 1)  # (b*b, N, d), a view
+        logits = torch.baddbmm(per_block, by_position, tables.transpose(1, 2))  # (b*b, N, w*w)
+        return logits.transpose(0, 1)  # (N, b*b, w*w)
 
     def _padding_mask(
         self, height: int, width: int, dtype: torch.dtype, device: torch.device
     ) -> torch.Tensor:
-        """Additive mask (nblocks, 1, w*w): 0 for keys inside the image, -inf for padding."""
-        valid = torch.ones(1, 1, height, width, 1, dtype=dtype, device=device)
-        windows = self._squares(valid, self.window, self.halo)[0, 0, :, :, 0]  # (nb, w*w): 0 = padding
-        mask = torch.zeros_like(windows).masked_fill(windows == 0, -math.inf)
-        return mask[:, None, :]  # (nb, 1, w*w)
+        """Additive mask (nblocks, w*w): 0 for keys inside the image, -inf for padding."""
+        valid = torch.ones(1, height, width, 1, dtype=dtype, device=device)
+        windows = self._windows(self._padded(valid))[:, :, 0]  # (nb, w*w): 0 = padding
+        return torch.zeros_like(windows).masked_fill(windows == 0, -math.inf)
 
     def _merge_blocks(self, out: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """(B, heads, nb, b*b, d) block outputs back to a cropped (B, I, H, W) map."""
@@ -229,4 +294,257 @@ class HaloAttention(nn.Module):
         out = out.reshape(B, self.heads, n_h, n_w, b, b, self.dim_head)
         out = out.permute(0, 1, 6, 2, 4, 3, 5)  # (B, heads, d, nH, b, nW, b)
         out = out.reshape(B, self.inner, n_h * b, n_w * b)
+        if out.shape[-2:] == (height, width):
+            return out  # no crop: slicing would cost a zeroed copy in the backward
         return out[:, :, :height, :width]
+
+
+#: Window data (bytes) that :class:`WindowAttention` cuts per chunk: small enough that a chunk's
+#: windows, blocks and staging maps stay in cache while they are reused, large enough that the
+#: per-chunk Python overhead is negligible.
+CHUNK_BYTES = 1 << 20
+
+
+class WindowAttention(torch.autograd.Function):
+    """HaloAttention's attention on the CPU, from projected pixel rows to output rows, chunk by chunk.
+
+    Inputs: qkv (B, H*W, 3I) channels-last pixel rows (q, k, v side by side, each ``heads`` x d),
+    the relative tables (b*b, w*w, d) of :meth:`HaloAttention._relative_tables` (scale included),
+    the padding mask (nb, w*w), the scale, then heads, block, halo and the map's H, W. Output:
+    (B, H*W, I) pixel rows, heads concatenated, before the output projection.
+
+    For each chunk (whole images, or some heads of one image: about :data:`CHUNK_BYTES` of window
+    data) the forward copies q, k and v into zero-bordered staging maps, one per image-head, cuts
+    the query blocks and the key and value windows out of them into buffers that every chunk
+    reuses, computes ``mask + q . T_p + scale * q k^T`` (relative and content logits written into
+    the same rows of the weights), the softmax over them in place, and the output blocks, which go
+    straight back to the output rows. The backward cuts the same blocks and windows again from
+    the saved input and writes the gradients of q, k and v (window gradients summed cell by
+    cell) straight into a gradient of the input's layout.
+
+    Saved for the backward: the input, the tables and the attention weights (one
+    (B * heads * nb, b*b, w*w) tensor); no window, block or padded copy of a map is ever held
+    whole, and every layout change is a chunk-sized copy of d-channel runs into a reused buffer.
+    Float32/float64 on the CPU (``explicit_cpu_path``); not twice differentiable.
+    """
+
+    @staticmethod
+    def forward(
+        ctx,
+        qkv: torch.Tensor,
+        tables: torch.Tensor,
+        mask: torch.Tensor,
+        scale: float,
+        heads: int,
+        block: int,
+        halo: int,
+        height: int,
+        width: int,
+    ) -> torch.Tensor:
+        chunks = _Chunks(qkv, heads, block, halo, height, width, backward=False)
+        qkv_maps = chunks.maps(qkv, 3)  # (B, heads, 3, H, W, d), a view
+        weights = qkv.new_empty(chunks.rows, block * block, chunks.window**2)  # (B*heads*nb, b*b, w*w)
+        out = qkv.new_empty(qkv.shape[0], qkv.shape[1], qkv.shape[2] // 3)  # (B, H*W, I)
+        tables_t = tables.transpose(1, 2)  # (b*b, d, w*w)
+        for chunk in chunks:
+            q, k, v = chunks.load(qkv_maps, chunk).unbind(1)  # staging maps (maps, side_h, side_w, d)
+            queries = chunks.cut_blocks(q, chunks.queries)  # (rows, b*b, d)
+            keys = chunks.cut_windows(k, chunks.keys)  # (rows, w*w, d)
+            values = chunks.cut_windows(v, chunks.values)
+            logits = weights[chunk.rows]  # (rows, b*b, w*w)
+            by_position = logits.transpose(0, 1)  # (b*b, rows, w*w), a view
+            torch.baddbmm(chunks.mask(mask, chunk), queries.transpose(0, 1), tables_t, out=by_position)
+            torch.baddbmm(logits, queries, keys.transpose(1, 2), alpha=scale, out=logits)
+            softmax_(logits)
+            blocks = torch.bmm(logits, values, out=queries)  # (rows, b*b, d)
+            chunks.place_blocks(blocks, chunk, part=0)
+            chunks.store(chunk, chunks.maps(out, 1))
+        ctx.save_for_backward(qkv, tables, weights)
+        ctx.scale, ctx.geometry = scale, (heads, block, halo, height, width)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: torch.Tensor):
+        qkv, tables, weights = ctx.saved_tensors
+        scale, chunks = ctx.scale, _Chunks(qkv, *ctx.geometry, backward=True)
+        qkv_maps, grad_out_maps = chunks.maps(qkv, 3), chunks.maps(grad_out, 1)
+        grad_qkv = torch.empty_like(qkv, memory_format=torch.contiguous_format)
+        grad_tables = torch.zeros_like(tables)  # (b*b, w*w, d)
+        for chunk in chunks:
+            q, k, v = chunks.load(qkv_maps, chunk).unbind(1)
+            queries = chunks.cut_blocks(q, chunks.queries)
+            keys = chunks.cut_windows(k, chunks.keys)
+            values = chunks.cut_windows(v, chunks.values)
+            grad_blocks = chunks.cut_blocks(chunks.load(grad_out_maps, chunk)[:, 0], chunks.grad_blocks)
+            chunk_weights = weights[chunk.rows]
+            grad_logits = chunks.grad_logits[: chunk.count]
+            torch.bmm(grad_blocks, values.transpose(1, 2), out=grad_logits)  # of the weights, for now
+            grad_values = torch.bmm(chunk_weights.transpose(1, 2), grad_blocks, out=values)
+            chunks.add_windows(grad_values, chunk, part=2)
+            softmax_backward_(grad_logits, chunk_weights)
+            by_position = grad_logits.transpose(0, 1)  # (b*b, rows, w*w)
+            torch.baddbmm(grad_tables, by_position.transpose(1, 2), queries.transpose(0, 1), out=grad_tables)
+            grad_queries = torch.baddbmm(grad_blocks, grad_logits, keys, beta=0, alpha=scale, out=grad_blocks)
+            grad_queries_t = grad_queries.transpose(0, 1)  # (b*b, rows, d), a view
+            torch.baddbmm(grad_queries_t, by_position, tables, out=grad_queries_t)
+            chunks.place_blocks(grad_queries, chunk, part=0)
+            grad_logits_t = grad_logits.transpose(1, 2)  # (rows, w*w, b*b)
+            grad_keys = torch.baddbmm(keys, grad_logits_t, queries, beta=0, alpha=scale, out=keys)
+            chunks.add_windows(grad_keys, chunk, part=1)
+            chunks.store(chunk, chunks.maps(grad_qkv, 3))
+        return grad_qkv, grad_tables, None, None, None, None, None, None, None
+
+
+class _Chunk(NamedTuple):
+    """The image-heads ``images x heads`` of one :class:`WindowAttention` chunk, and their weight rows."""
+
+    images: slice
+    heads: slice
+    rows: slice
+
+    @property
+    def maps(self) -> int:
+        """Image-heads in the chunk."""
+        return (self.images.stop - self.images.start) * (self.heads.stop - self.heads.start)
+
+    @property
+    def count(self) -> int:
+        """Blocks (rows) in the chunk."""
+        return self.rows.stop - self.rows.start
+
+
+class _Chunks:
+    """Geometry of one :class:`WindowAttention` call, its chunks, and the buffers they share.
+
+    Iterating yields :class:`_Chunk` s: whole images where an image's window data fits in
+    :data:`CHUNK_BYTES`, else groups of heads of one image. Each image-head has a staging map,
+    channels-last and padded: ``halo`` pixels on every side, the bottom/right up to a multiple of
+    b, and b more rows and columns so that :meth:`add_windows`' last cell view stays whole.
+    Block (i, j)'s window starts at pixel (i*b, j*b) of a staging map, its query block at
+    (halo + i*b, halo + j*b). Rows of the weights are in (B, heads, nb) order.
+    """
+
+    def __init__(
+        self, qkv: torch.Tensor, heads: int, block: int, halo: int, height: int, width: int, *, backward: bool
+    ) -> None:
+        self.images = qkv.shape[0]
+        self.heads, self.dim = heads, qkv.shape[2] // (3 * heads)
+        self.height, self.width = height, width
+        self.block, self.halo, self.window = block, halo, block + 2 * halo
+        self.n_h, self.n_w = padded_length(height, block) // block, padded_length(width, block) // block
+        self.per_map = self.n_h * self.n_w  # blocks of one image-head
+        self.rows = self.images * heads * self.per_map
+        map_bytes = self.per_map * self.window**2 * self.dim * qkv.element_size()  # one image-head's windows
+        fit = max(1, CHUNK_BYTES // map_bytes)  # image-heads per chunk
+        self.chunk_images = min(self.images, max(1, fit // heads))
+        self.chunk_heads = heads if fit >= heads else fit
+        maps = self.chunk_images * self.chunk_heads
+        side_h = self.n_h * block + 2 * halo + block
+        side_w = self.n_w * block + 2 * halo + block
+        self.loaded = qkv.new_zeros(maps, 3, side_h, side_w, self.dim)  # q, k, v; border stays 0
+        self.staged = qkv.new_empty(maps, 3 if backward else 1, side_h, side_w, self.dim)  # out or grads
+        rows = maps * self.per_map
+        self.queries = qkv.new_empty(rows, block * block, self.dim)
+        self.keys = qkv.new_empty(rows, self.window**2, self.dim)
+        self.values = torch.empty_like(self.keys)
+        if backward:
+            self.grad_blocks = torch.empty_like(self.queries)
+            self.grad_logits = qkv.new_empty(rows, block * block, self.window**2)
+        self._masks: torch.Tensor | None = None
+
+    def __iter__(self) -> Iterator[_Chunk]:
+        for image in range(0, self.images, self.chunk_images):
+            images = slice(image, min(image + self.chunk_images, self.images))
+            for head in range(0, self.heads, self.chunk_heads):
+                heads = slice(head, min(head + self.chunk_heads, self.heads))
+                first = (images.start * self.heads + heads.start) * self.per_map
+                count = (images.stop - images.start) * (heads.stop - heads.start) * self.per_map
+                yield _Chunk(images, heads, slice(first, first + count))
+
+    def maps(self, pixels: torch.Tensor, parts: int) -> torch.Tensor:
+        """(B, H*W, parts * heads * d) pixel rows -> a (B, heads, parts, H, W, d) view."""
+        grid = pixels.reshape(self.images, self.height, self.width, parts, self.heads, self.dim)
+        return grid.permute(0, 4, 3, 1, 2, 5)
+
+    def mask(self, mask: torch.Tensor, chunk: _Chunk) -> torch.Tensor:
+        """The (nb, w*w) padding mask repeated for the blocks of `chunk`: (rows, w*w)."""
+        if self._masks is None:
+            self._masks = mask.repeat(self.loaded.shape[0], 1)
+        return self._masks[: chunk.count]
+
+    def load(self, maps: torch.Tensor, chunk: _Chunk) -> torch.Tensor:
+        """Copy `chunk`'s parts of (B, heads, parts, H, W, d) maps into the input staging maps.
+
+        Returns them as (maps, parts, side_h, side_w, d); their border stays 0.
+        """
+        parts = maps.shape[2]
+        self._interior(self._staging(self.loaded, chunk)[:, :, :parts]).copy_(maps[chunk.images, chunk.heads])
+        return self.loaded[: chunk.maps, :parts]
+
+    def store(self, chunk: _Chunk, maps: torch.Tensor) -> None:
+        """Copy the image part of the output staging maps into `chunk`'s (B, heads, parts, H, W, d) maps."""
+        parts = maps.shape[2]
+        maps[chunk.images, chunk.heads].copy_(self._interior(self._staging(self.staged, chunk)[:, :, :parts]))
+
+    def cut_blocks(self, padded: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The b x b query blocks of (maps, side_h, side_w, d) staging maps: (rows, b*b, d) in `out`."""
+        return self._cut(padded, self.block, self.halo, out)
+
+    def cut_windows(self, padded: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The w x w windows of (maps, side_h, side_w, d) staging maps: (rows, w*w, d) in `out`."""
+        return self._cut(padded, self.window, 0, out)
+
+    def _staging(self, buffer: torch.Tensor, chunk: _Chunk) -> torch.Tensor:
+        """`chunk`'s staging maps in `buffer` as (images, heads, parts, side_h, side_w, d)."""
+        images = chunk.images.stop - chunk.images.start
+        return buffer[: chunk.maps].unflatten(0, (images, -1))
+
+    def _interior(self, staging: torch.Tensor) -> torch.Tensor:
+        """The image part of (..., side_h, side_w, d) staging maps."""
+        h = self.halo
+        return staging[..., h : h + self.height, h : h + self.width, :]
+
+    def _cut(self, padded: torch.Tensor, size: int, start: int, out: torch.Tensor) -> torch.Tensor:
+        """Copy the size x size square at (start + i*b, start + j*b) of each block (i, j), in one copy."""
+        b, s = self.block, padded.stride()
+        squares = padded[:, start:, start:].as_strided(
+            (padded.shape[0], self.n_h, self.n_w, size, size, self.dim),
+            (s[0], b * s[1], b * s[2], s[1], s[2], s[3]),
+        )
+        chunk = out[: squares.shape[0] * self.per_map]
+        chunk.view(squares.shape).copy_(squares)
+        return chunk
+
+    def place_blocks(self, blocks: torch.Tensor, chunk: _Chunk, part: int) -> None:
+        """Copy (rows, b*b, d) blocks into output staging `part`, where :meth:`cut_blocks` cut them."""
+        c, b, h = chunk.maps, self.block, self.halo
+        grid = self.staged[:c, part, h : h + self.n_h * b, h : h + self.n_w * b]
+        grid = grid.unflatten(1, (self.n_h, b)).unflatten(3, (self.n_w, b))  # (c, nH, b, nW, b, d)
+        grid.copy_(blocks.view(c, self.n_h, self.n_w, b, b, self.dim).permute(0, 1, 3, 2, 4, 5))
+
+    def add_windows(self, grad_windows: torch.Tensor, chunk: _Chunk, part: int) -> None:
+        """Sum (rows, w*w, d) window gradients into output staging `part`, where the windows were cut.
+
+        Windows overlap, but each b x b cell of a window (offsets ``dy // b``, ``dx // b``) lands
+        on a distinct cell of the map for every block, so one strided add per cell position
+        writes all blocks at once without clashes: ``ceil(w / b)^2`` adds of b * d contiguous
+        values (4 for block 2, halo 1). The first cell position covers the map's top-left
+        n_h*b x n_w*b pixels exactly once, so it is a copy, and only the rest is zeroed first.
+        """
+        c, b, w = chunk.maps, self.block, self.window
+        staged = self.staged[:c, part]
+        tall, wide = self.n_h * b, self.n_w * b
+        staged[:, tall:].zero_()
+        staged[:, :tall, wide:].zero_()
+        windows = grad_windows.view(c, self.n_h, self.n_w, w, w, self.dim)
+        for y0 in range(0, w, b):
+            for x0 in range(0, w, b):
+                rows, cols = min(b, w - y0), min(b, w - x0)
+                cells = staged[:, y0 : y0 + tall, x0 : x0 + wide]
+                cells = cells.unflatten(1, (self.n_h, b)).unflatten(3, (self.n_w, b))[:, :, :rows, :, :cols]
+                part = windows[:, :, :, y0 : y0 + rows, x0 : x0 + cols].permute(0, 1, 3, 2, 4, 5)
+                if y0 == x0 == 0:
+                    cells.copy_(part)
+                else:
+                    cells.add_(part)
