@@ -37,7 +37,7 @@ def params_text(value: int) -> str:
 
 
 def signed(value: float, *, digits: int = 3, thousands: bool = False) -> str:
-    """A delta with its sign: '+263,040' or '+0.218'."""
+    """A delta with its sign: '+263,040' or '+0.220'."""
     return f"{value:+,}" if thousands else f"{value:+.{digits}f}"
 
 
