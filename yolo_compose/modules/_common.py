@@ -167,11 +167,11 @@ class CpuAttention(torch.autograd.Function):
         ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float, *bias_terms: torch.Tensor
     ) -> torch.Tensor:
         logits = q.new_empty(q.shape[0], q.shape[1], k.shape[1])  # (N, L, S)
-        terms_shape = _sum_into(logits, bias_terms)
+        view_shape = _sum_into(logits, bias_terms)
         torch.baddbmm(logits, q, k.transpose(1, 2), alpha=scale, out=logits)
         weights = softmax_(logits)
         ctx.save_for_backward(q, k, v, weights)
-        ctx.scale, ctx.terms_shape = scale, terms_shape
+        ctx.scale, ctx.view_shape = scale, view_shape
         ctx.term_shapes = [term.shape for term in bias_terms]
         return torch.bmm(weights, v)
 
@@ -185,7 +185,7 @@ class CpuAttention(torch.autograd.Function):
         grad_weights = torch.bmm(grad_out, v.transpose(1, 2))  # (N, L, S)
         grad_logits = softmax_backward_(grad_weights, weights)
         grad_terms = [
-            grad_logits.view(ctx.terms_shape).sum_to_size(shape) if need else None
+            grad_logits.view(ctx.view_shape).sum_to_size(shape) if need else None
             for shape, need in zip(ctx.term_shapes, need_terms, strict=True)
         ]
         grad_q = torch.bmm(grad_logits, k) if need_q else None  # (N, L, d)
