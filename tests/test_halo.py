@@ -116,7 +116,7 @@ def test_window_attention_equals_gathered_attention_and_passes_gradcheck(
         return out.flatten(2).transpose(1, 2)  # (B, H*W, I) rows
 
     chunks = halo_module._Chunks(qkv, module.heads, block, halo, height, width, backward=False)
-    assert [chunk.maps for chunk in chunks] == {1: [1] * 6, 2: [2, 1, 2, 1], 6: [6]}[maps_per_chunk]
+    assert [chunk.image_heads for chunk in chunks] == {1: [1] * 6, 2: [2, 1, 2, 1], 6: [6]}[maps_per_chunk]
     got, want = chunked(*inputs), gathered(*inputs)
     assert got.shape == want.shape == (2, height * width, 6)
     assert torch.allclose(got, want, atol=1e-12), f"max diff {(got - want).abs().max():.2e}"

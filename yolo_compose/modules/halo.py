@@ -343,7 +343,7 @@ class WindowAttention(torch.autograd.Function):
     ) -> torch.Tensor:
         chunks = _Chunks(qkv, heads, block, halo, height, width, backward=False)
         qkv_maps = chunks.maps(qkv, 3)  # (B, heads, 3, H, W, d), a view
-        weights = qkv.new_empty(chunks.rows, block * block, chunks.window**2)  # (B*heads*nb, b*b, w*w)
+        weights = qkv.new_empty(chunks.all_rows, block * block, chunks.window**2)  # (B*heads*nb, b*b, w*w)
         out = qkv.new_empty(qkv.shape[0], qkv.shape[1], qkv.shape[2] // 3)  # (B, H*W, I)
         tables_t = tables.transpose(1, 2)  # (b*b, d, w*w)
         for chunk in chunks:
@@ -404,7 +404,7 @@ class _Chunk(NamedTuple):
     rows: slice
 
     @property
-    def maps(self) -> int:
+    def image_heads(self) -> int:
         """Image-heads in the chunk."""
         return (self.images.stop - self.images.start) * (self.heads.stop - self.heads.start)
 
@@ -434,7 +434,7 @@ class _Chunks:
         self.block, self.halo, self.window = block, halo, block + 2 * halo
         self.n_h, self.n_w = padded_length(height, block) // block, padded_length(width, block) // block
         self.per_map = self.n_h * self.n_w  # blocks of one image-head
-        self.rows = self.images * heads * self.per_map
+        self.all_rows = self.images * heads * self.per_map  # blocks of the whole batch
         map_bytes = self.per_map * self.window**2 * self.dim * qkv.element_size()  # one image-head's windows
         fit = max(1, CHUNK_BYTES // map_bytes)  # image-heads per chunk
         self.chunk_images = min(self.images, max(1, fit // heads))
@@ -480,7 +480,7 @@ class _Chunks:
         """
         parts = maps.shape[2]
         self._interior(self._staging(self.loaded, chunk)[:, :, :parts]).copy_(maps[chunk.images, chunk.heads])
-        return self.loaded[: chunk.maps, :parts]
+        return self.loaded[: chunk.image_heads, :parts]
 
     def store(self, chunk: _Chunk, maps: torch.Tensor) -> None:
         """Copy the image part of the output staging maps into `chunk`'s (B, heads, parts, H, W, d) maps."""
@@ -498,7 +498,7 @@ class _Chunks:
     def _staging(self, buffer: torch.Tensor, chunk: _Chunk) -> torch.Tensor:
         """`chunk`'s staging maps in `buffer` as (images, heads, parts, side_h, side_w, d)."""
         images = chunk.images.stop - chunk.images.start
-        return buffer[: chunk.maps].unflatten(0, (images, -1))
+        return buffer[: chunk.image_heads].unflatten(0, (images, -1))
 
     def _interior(self, staging: torch.Tensor) -> torch.Tensor:
         """The image part of (..., side_h, side_w, d) staging maps."""
@@ -518,7 +518,7 @@ class _Chunks:
 
     def place_blocks(self, blocks: torch.Tensor, chunk: _Chunk, part: int) -> None:
         """Copy (rows, b*b, d) blocks into output staging `part`, where :meth:`cut_blocks` cut them."""
-        c, b, h = chunk.maps, self.block, self.halo
+        c, b, h = chunk.image_heads, self.block, self.halo
         grid = self.staged[:c, part, h : h + self.n_h * b, h : h + self.n_w * b]
         grid = grid.unflatten(1, (self.n_h, b)).unflatten(3, (self.n_w, b))  # (c, nH, b, nW, b, d)
         grid.copy_(blocks.view(c, self.n_h, self.n_w, b, b, self.dim).permute(0, 1, 3, 2, 4, 5))
@@ -532,7 +532,7 @@ class _Chunks:
         values (4 for block 2, halo 1). The first cell position covers the map's top-left
         n_h*b x n_w*b pixels exactly once, so it is a copy, and only the rest is zeroed first.
         """
-        c, b, w = chunk.maps, self.block, self.window
+        c, b, w = chunk.image_heads, self.block, self.window
         staged = self.staged[:c, part]
         tall, wide = self.n_h * b, self.n_w * b
         staged[:, tall:].zero_()
