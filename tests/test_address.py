@@ -6,7 +6,7 @@ import pytest
 
 from yolo_compose.composer import ModelSpec, resolve_layer
 from yolo_compose.composer.bases import resolve_base
-from yolo_compose.composer.errors import LayerSpecError
+from yolo_compose.errors import LayerSpecError
 
 
 @pytest.fixture(scope="module")

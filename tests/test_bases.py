@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from yolo_compose.composer.bases import bundled_models, bundled_names, guess_scale, resolve_base
-from yolo_compose.composer.errors import UnknownBaseError
+from yolo_compose.errors import UnknownBaseError
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from yolo_compose import build
 from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.edit import compose_insert
-from yolo_compose.composer.errors import BuildError
+from yolo_compose.errors import BuildError
 from yolo_compose.flops import FlopCounter
 from yolo_compose.modules.halo import halo_macs
 from yolo_compose.render.summary import render_summary

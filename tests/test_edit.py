@@ -7,8 +7,8 @@ import pytest
 from yolo_compose.composer import ModelSpec, compose_insert, compose_remove, insert_layer, remove_layer
 from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.edit import output_name, output_target, parse_args_json
-from yolo_compose.composer.errors import EditError, LayerSpecError, OutputExistsError, UnknownModuleError
 from yolo_compose.composer.yamlio import read_text
+from yolo_compose.errors import EditError, LayerSpecError, OutputExistsError, UnknownModuleError
 
 # The layer part of ultralytics' yolo11.yaml after `insert halo --after 8` with the seed's args:
 # the wiring of the seed 003 YAML (Concat 14 and 11, Detect [17, 20, 23]), comments renumbered.

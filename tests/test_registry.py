@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from yolo_compose.composer.errors import UnknownModuleError
+from yolo_compose.errors import UnknownModuleError
 from yolo_compose.modules import ModuleSpec, get, register
 
 BUILTIN = {"halo", "mhsa", "cga", "flatten"}

@@ -6,7 +6,7 @@ import pytest
 
 from yolo_compose.composer import INPUT, ModelSpec, absolute_source
 from yolo_compose.composer.bases import resolve_base
-from yolo_compose.composer.errors import LayerReferenceError, LayerRowError, NotAModelError, YamlSyntaxError
+from yolo_compose.errors import LayerReferenceError, LayerRowError, NotAModelError, YamlSyntaxError
 
 MIXED = """\
 # a model with every `from` form

@@ -59,7 +59,7 @@ try:
 
     from . import integration
     from .composer.bases import guess_scale
-    from .composer.errors import BuildError
+    from .errors import BuildError
     from .flops import FlopCounter
 finally:
     if _collecting:

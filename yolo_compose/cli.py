@@ -1,7 +1,7 @@
 """The `yolo-compose` command line: a thin layer over the library, with the same verbs.
 
 Each command parses its arguments, makes one library call, and hands the result to one renderer.
-Library errors (:class:`~yolo_compose.composer.errors.ComposeError`) become one line on stderr
+Library errors (:class:`~yolo_compose.errors.ComposeError`) become one line on stderr
 and a non-zero exit, never a traceback. The static commands import no torch or ultralytics;
 anything that builds imports them inside the function, only when asked to build.
 """
@@ -14,7 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from .composer.errors import ComposeError
+from .errors import ComposeError
 from .render.console import print_error
 
 app = typer.Typer(

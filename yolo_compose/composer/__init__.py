@@ -8,6 +8,7 @@ Nothing here imports torch or ultralytics. The main entry points:
 - :func:`resolve_layer`: the layer a SPEC (``8``, ``-1``, ``SPPF``, ``C3k2:2``, ``backbone``) names.
 """
 
+from ..errors import ComposeError
 from .address import SPEC_FORMS, resolve_layer
 from .bases import Base, bundled_models, bundled_names, guess_scale, resolve_base, ultralytics_root
 from .edit import (
@@ -20,7 +21,6 @@ from .edit import (
     parse_args_json,
     remove_layer,
 )
-from .errors import ComposeError
 from .spec import HEAD_MODULES, INPUT, MULTI_INPUT_MODULES, Layer, ModelSpec, absolute_source
 
 __all__ = [

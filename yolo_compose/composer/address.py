@@ -9,7 +9,7 @@ A SPEC is one of:
 - ``backbone``: the last layer of the backbone.
 
 Module names match exactly first, then ignoring case. Every failure raises
-:class:`~yolo_compose.composer.errors.LayerSpecError` listing what would be valid.
+:class:`~yolo_compose.errors.LayerSpecError` listing what would be valid.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from .errors import LayerSpecError
+from ..errors import LayerSpecError
 from .spec import Layer, ModelSpec
 
 SPEC_FORMS = "an index (8, -1), a module name (SPPF), Module:k (C3k2:2, C3k2:last) or `backbone`"

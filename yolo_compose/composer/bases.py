@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import UnknownBaseError
+from ..errors import UnknownBaseError
 
 _SCALE_IN_NAME = re.compile(r"yolo(e-)?[v]?\d+([nslmx])")
 _SCALE_LETTER = re.compile(r"(\d+)([nslmx])(.+)?$")

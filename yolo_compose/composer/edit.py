@@ -34,9 +34,9 @@ from ruamel.yaml.comments import CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
+from ..errors import EditError, OutputExistsError
 from .address import resolve_layer
 from .bases import Base, resolve_base
-from .errors import EditError, OutputExistsError
 from .spec import HEAD_MODULES, INPUT, Layer, ModelSpec
 
 if TYPE_CHECKING:

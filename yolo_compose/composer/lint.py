@@ -32,10 +32,10 @@ from typing import Any
 
 import yaml
 
+from ..errors import ComposeError, LayerReferenceError, LayerRowError
 from ..modules.registry import ModuleSpec, yaml_names
 from ..modules.registry import find as find_registered
 from .bases import ultralytics_root
-from .errors import ComposeError, LayerReferenceError, LayerRowError
 from .spec import HEAD_MODULES, MULTI_INPUT_MODULES, SECTIONS, check_refs, is_int, parse_row
 from .yamlio import read_text, write_atomic
 

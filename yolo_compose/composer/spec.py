@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import LayerReferenceError, LayerRowError, NotAModelError
+from ..errors import LayerReferenceError, LayerRowError, NotAModelError
 from .yamlio import dump_text, parse_text, read_text
 
 SECTIONS = ("backbone", "head")

@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.representer import RoundTripRepresenter
 
-from .errors import YamlSyntaxError
+from ..errors import YamlSyntaxError
 
 #: Files larger than this are refused before parsing (a model YAML is a few KiB).
 MAX_YAML_BYTES = 2 * 1024 * 1024

@@ -17,7 +17,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..composer.errors import UnknownModuleError
+from ..errors import UnknownModuleError
 
 ENTRY_POINT_GROUP = "yolo_compose.modules"
 
