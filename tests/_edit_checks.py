@@ -1,10 +1,10 @@
-"""Checks shared by the edit tests: the graph after an edit, and a cheap snapshot of a document."""
+"""Checks shared by the edit tests: the graph after an edit, and the lines an edit may change."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
 
-from yolo_compose.composer import INPUT, EditResult, ModelSpec
+from yolo_compose.composer import INPUT, EditResult
 
 Edge = tuple[int, int]
 
@@ -31,20 +31,34 @@ def expected_edges_after_insert(old: set[Edge], result: EditResult) -> set[Edge]
     return edges
 
 
-def snapshot(spec: ModelSpec) -> Any:
-    """Rows and comment records of both sections as plain data (much cheaper than a dump)."""
+_DIGITS = re.compile(r"\d+")
+_FLOW_PUNCTUATION = re.compile(r"[\s,\[\]]")
 
-    def plain(value: Any) -> Any:
-        return [plain(v) for v in value] if isinstance(value, list) else value
 
-    state = {}
-    for name in ("backbone", "head"):
-        seq = spec.section(name)
-        comments = {}
-        for key, entry in seq.ca.items.items():
-            post = entry[0].value if entry[0] is not None else None
-            pre = tuple(token.value for token in entry[1] or [])
-            if post is not None or pre:
-                comments[key] = (post, pre)
-        state[name] = (plain(list(seq)), comments)
-    return state
+def _same_but_numbers(old: str, new: str) -> bool:
+    """True when two lines differ only in digit runs (a renumbered ref or index comment)."""
+    return _DIGITS.sub("0", old) == _DIGITS.sub("0", new)
+
+
+def _same_but_flow_punctuation(old: str, new: str) -> bool:
+    """True when two lines differ only in commas, brackets and blanks a flow list moves, plus numbers."""
+    def bare(line: str) -> str:
+        return _FLOW_PUNCTUATION.sub("", _DIGITS.sub("0", line))
+
+    return bare(old) == bare(new)
+
+
+def assert_minimal_insert(before: str, after: str, marker: str) -> None:
+    """The edit added one line (the one holding `marker`) and changed others only where it must:
+    renumbered digits, or a comma or bracket a flow list moved. Line breaks are compared too."""
+    old = before.splitlines(keepends=True)
+    new = after.splitlines(keepends=True)
+    added = [k for k, line in enumerate(new) if marker in line]
+    assert len(added) == 1, f"expected one new line with {marker!r}, got {len(added)}"
+    rest = new[: added[0]] + new[added[0] + 1 :]
+    assert len(rest) == len(old), "lines were lost or added besides the new row"
+    for number, (a, b) in enumerate(zip(old, rest, strict=True), start=1):
+        if a == b:
+            continue
+        assert a[len(a.rstrip("\r\n")):] == b[len(b.rstrip("\r\n")):], f"line {number}: line break changed"
+        assert _same_but_numbers(a, b) or _same_but_flow_punctuation(a, b), f"line {number}: {a!r} -> {b!r}"

@@ -17,7 +17,7 @@ NO_BUILD = ("--no-build",)
 BAD_FILES = {
     "malformed": (
         "backbone: [\n  - [-1, 1, Conv]\n",
-        "error: bad.yaml:2: invalid YAML, column 3: expected the node content, but found '-'",
+        "error: bad.yaml:2:3: invalid YAML: did not find expected node content",
     ),
     "bad row": (
         "backbone:\n  - [-1, 1, Conv, [8]]\n  - [-1, Conv, [8]]\nhead:\n  - [[0, 1], 1, Detect, [1]]\n",

@@ -61,7 +61,11 @@ def test_bundled_yolo11_round_trips() -> None:
 @pytest.mark.parametrize(
     ("text", "error", "message"),
     [
-        ("backbone: [\n  - [-1, 1, Conv]\n", YamlSyntaxError, "m.yaml:2: invalid YAML, column"),
+        (
+            "backbone: [\n  - [-1, 1, Conv]\n",
+            YamlSyntaxError,
+            "m.yaml:2:3: invalid YAML: did not find expected node content",
+        ),
         (
             "- 1\n- 2\n",
             NotAModelError,

@@ -59,6 +59,7 @@ try:
 
     from . import integration
     from .composer.bases import guess_scale
+    from .composer.edit import set_args
     from .errors import BuildError
     from .flops import FlopCounter
 finally:
@@ -559,10 +560,8 @@ def resolution_values(module: ModuleSpec, imgsz: int, stride: int) -> dict[int, 
     return {k: (arg.name, side) for k, arg in enumerate(module.args) if arg.resolution in ("w", "h", "size")}
 
 
-def fill_resolution_args(
-    edit: EditResult, model_dict: dict[str, Any], strides: dict[int, int], imgsz: int
-) -> list[FilledArg]:
-    """Write resolution args of the inserted layers into the YAML row and the model dict.
+def fill_resolution_args(edit: EditResult, strides: dict[int, int], imgsz: int) -> list[FilledArg]:
+    """Write resolution args of the inserted layers into the edited YAML text (a patch of each row).
 
     Returns what changed; an empty list means the built model already has the right values.
     """
@@ -570,21 +569,22 @@ def fill_resolution_args(
     if module is None:
         return []
     filled = []
-    rows = model_dict["backbone"] + model_dict["head"]
     for index in edit.inserted:
         stride = strides.get(index)
         if stride is None:
             continue
-        live_args = edit.spec.layers[index].row[3]
-        for position, (name, value) in resolution_values(module, imgsz, stride).items():
-            while len(live_args) <= position:
-                live_args.append(module.args[len(live_args)].default)
-            while len(rows[index][3]) <= position:
-                rows[index][3].append(module.args[len(rows[index][3])].default)
-            if live_args[position] != value:
-                live_args[position] = value
-                rows[index][3][position] = value
-                filled.append(FilledArg(index, name, value, stride))
+        written = list(edit.spec.layers[index].args)
+        wanted = resolution_values(module, imgsz, stride)
+        if not wanted:
+            continue
+        updates = {k: module.args[k].default for k in range(len(written), max(wanted) + 1)}
+        updates.update({position: value for position, (_name, value) in wanted.items()})
+        filled += [
+            FilledArg(index, name, value, stride)
+            for position, (name, value) in wanted.items()
+            if position >= len(written) or written[position] != value
+        ]
+        set_args(edit.spec, index, updates)
     return filled
 
 
@@ -719,9 +719,10 @@ def _build_and_summarize(
     for message in warnings:
         if on_warning is not None:
             on_warning(message)
-    filled = fill_resolution_args(edit, model_dict, strides, imgsz)
+    filled = fill_resolution_args(edit, strides, imgsz)
     probed: tuple[tuple[int, int], ...] = ((STRIDE_PROBE, STRIDE_PROBE),)
     if filled:
+        model_dict = parse_model_dict(edit.spec.dump(), source_name=source_name, scale=chosen or None)
         model, probed = build_from_dict(model_dict, source_name=source_name), ()
     measure = measure_built(model, source_name=source_name, imgsz=imgsz, already_run=probed)
     base_params, base_gflops, derived = base_totals(edit, measure, chosen)

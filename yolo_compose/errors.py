@@ -21,12 +21,14 @@ class ComposeError(Exception):
         path: str | Path | None = None,
         line: int | None = None,
         layer: int | None = None,
+        column: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.path = str(path) if path is not None else None
         self.line = line  # 1-based, as editors show it
         self.layer = layer
+        self.column = column  # 1-based, shown after the line where the reader knows it
 
     def located(self, path: str | Path | None) -> ComposeError:
         """Fill in the file name when the raiser did not know it; returns self for chaining."""
@@ -38,13 +40,21 @@ class ComposeError(Exception):
         where = ""
         if self.path is not None:
             where = self.path if self.line is None else f"{self.path}:{self.line}"
-            where += ": "
+            where += f":{self.column}: " if self.line is not None and self.column is not None else ": "
         layer = f"layer {self.layer}: " if self.layer is not None else ""
         return f"{where}{layer}{self.message}"
 
 
 class YamlSyntaxError(ComposeError):
-    """The file is not valid YAML (or uses a tag that could run code)."""
+    """The file is not valid YAML, or is not a text a model YAML can be (too large, binary)."""
+
+
+class UnsafeYamlError(YamlSyntaxError):
+    """The YAML uses a tag that is not a plain value (``!!python/...`` would construct objects)."""
+
+
+class YamlExpansionError(YamlSyntaxError):
+    """Anchors and aliases expand too far (an alias bomb) or an alias contains itself."""
 
 
 class NotAModelError(ComposeError):

@@ -867,13 +867,6 @@ def apply_diff(a: Sequence[Node], result: DiffResult) -> list[Node]:
 # --- files: top-level keys and comments ----------------------------------------------------------
 
 
-def _key_line(mapping: Any, key: Any) -> int | None:
-    try:
-        return mapping.lc.key(key)[0] + 1
-    except (AttributeError, KeyError, TypeError):
-        return None
-
-
 def top_level_changes(a: ModelSpec, b: ModelSpec) -> list[TopLevelChange]:
     """Top-level keys other than the layer lists that differ; mappings are compared one level down."""
     changes: list[TopLevelChange] = []
@@ -882,11 +875,11 @@ def top_level_changes(a: ModelSpec, b: ModelSpec) -> list[TopLevelChange]:
     for key in keys:
         old, new = a.doc.get(key), b.doc.get(key)
         if isinstance(old, dict) and isinstance(new, dict):
-            changes.extend(_mapping_changes(str(key), old, new))
+            changes.extend(_mapping_changes(str(key), old, new, a, b))
             continue
         change = _value_change(str(key), key in a.doc, key in b.doc, old, new)
         if change is not None:
-            line = _key_line(b.doc, key) if key in b.doc else _key_line(a.doc, key)
+            line = b.key_line(str(key)) if key in b.doc else a.key_line(str(key))
             changes.append(TopLevelChange(change[0], change[1], change[2], change[3], line))
     return changes
 
@@ -902,12 +895,12 @@ def _value_change(name: str, in_a: bool, in_b: bool, old: Any, new: Any) -> tupl
     return None
 
 
-def _mapping_changes(name: str, old: Any, new: Any) -> list[TopLevelChange]:
+def _mapping_changes(name: str, old: Any, new: Any, a: ModelSpec, b: ModelSpec) -> list[TopLevelChange]:
     changes = []
     for key in [*old, *(k for k in new if k not in old)]:
         change = _value_change(f"{name}.{key}", key in old, key in new, old.get(key), new.get(key))
         if change is not None:
-            line = _key_line(new, key) if key in new else _key_line(old, key)
+            line = b.key_line(name, str(key)) if key in new else a.key_line(name, str(key))
             changes.append(TopLevelChange(change[0], change[1], change[2], change[3], line))
     return changes
 

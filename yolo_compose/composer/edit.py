@@ -12,13 +12,18 @@ The rules, for a new layer at global index ``g``:
 Every other reference keeps pointing at the same layer it did. A reference keeps its style:
 an absolute index stays absolute (and shifts when its layer moves), a relative one stays relative
 (and changes only when it crosses the edit point), so ``-1`` stays ``-1`` wherever it still means
-the previous layer. Because both edits follow these rules, insert-then-remove gives back the
-document byte for byte.
+the previous layer.
 
-Comments: a row's trailing comment that starts with its own layer number (``# 9``, ``# 0-P1/2``,
-``# 16 (P3/8-small)``, ``# 12: concat``) gets the new number and keeps the rest of its text. Blank
-lines and full-line comments stay between the rows they separated (ruamel stores them on the
-row above, so they are moved explicitly). The new row gets a comment of its own.
+**The document is never re-serialised.** An edit is a short list of text patches at the positions
+the reader reports (:class:`~.layout.Patch`): each ``from`` number that changes, the number at the
+start of each moved row's index comment (``# 9``, ``# 0-P1/2``, ``# 16 (P3/8-small)``), and one
+new line for the new row, written like its neighbours (block ``  - [...]`` or flow ``   [...],``,
+the same indent and bracket spacing, its comment ``# 9 HaloAttention (halo)`` at their comment
+column). Every other byte (comments, blank and whitespace-only lines, quotes, CRLF, a BOM, a
+missing final newline) is the input's byte. In a flow list, a comma or the list's closing bracket
+moves where the new row needs it (``[-1, 4, Bottleneck, [1024]]]  # 10`` gets the new row under
+it, the ``]`` moving down). ``remove`` undoes each of these layouts exactly, so insert-then-remove
+gives back the input byte for byte.
 """
 
 from __future__ import annotations
@@ -30,20 +35,30 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml.comments import CommentedSeq
-from ruamel.yaml.error import CommentMark
-from ruamel.yaml.tokens import CommentToken
+import yaml
 
 from ..errors import EditError, OutputExistsError
 from .address import resolve_layer
 from .bases import Base, resolve_base
+from .layout import (
+    Patch,
+    apply_patches,
+    blank_width,
+    break_after,
+    break_before,
+    comment_gap,
+    flow_text,
+    index_comment_digits,
+    is_spaced,
+    line_end,
+    line_start,
+    with_comment,
+)
 from .spec import HEAD_MODULES, INPUT, Layer, ModelSpec
 
 if TYPE_CHECKING:
     from ..modules.registry import ModuleSpec
 
-#: A trailing comment that starts with a layer number: "# 9", "# 0-P1/2", "# 12: concat".
-_INDEX_COMMENT = re.compile(r"^(#\s*)(\d+)(?=$|[\s\-:,(/.)\]])")
 _YOLO_STEM = re.compile(r"^(yolo(?:e-)?v?\d+)([nslmx])?(?=$|[-_.])")
 
 REASON_READS_NEW = "reads the new layer"
@@ -86,15 +101,8 @@ class EditResult:
     warnings: list[str] = field(default_factory=list)
 
     def dump(self) -> str:
-        """The edited YAML text; warns (in `warnings`) if the YAML library lost lines of the input."""
-        text = self.spec.dump()
-        lost = gap_lines(self.spec.text) - gap_lines(text) if self.spec.text is not None else 0
-        if lost > 0:
-            self.warnings.append(
-                f"{lost} blank or comment line(s) of the input were dropped by the YAML parser "
-                "(ruamel.yaml loses a gap line right above a row that has a trailing comment)"
-            )
-        return text
+        """The edited YAML text."""
+        return self.spec.dump()
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (index_map keys become strings, as JSON requires)."""
@@ -146,14 +154,13 @@ def insert_layer(
     module_spec = _module_spec(module)
     row_args = _checked_args(module_spec, args)
     placement, target = _placement(spec, after, before)
+    _check_editable(spec)
     if placement == "after":
         _check_insert_after(spec, target)
         index, new_from = target.index + 1, -1
-        section, position = target.section, target.position + 1
     else:
         _check_insert_before(spec, target)
         index, new_from = target.index, target.from_
-        section, position = target.section, target.position
 
     def shift(i: int) -> int:
         return i if i == INPUT or i < index else i + 1
@@ -164,13 +171,13 @@ def insert_layer(
             return index
         return None
 
-    rewired = _rewrite_refs(spec, shift, rewire, reason=REASON_READS_NEW)
-    row = _new_row(new_from, module_spec.yaml_name, row_args)
+    rewired, patches = _rewrite_refs(spec, shift, rewire, reason=REASON_READS_NEW)
+    row = [new_from, 1, module_spec.yaml_name, list(row_args)]
     comment = f"# {index} {module_spec.yaml_name} ({module_spec.name})"
-    _insert_row(spec.section(section), position, row, comment, keep_gap_below=placement == "after")
+    patches += _new_row_patches(spec, target, row, comment, after=placement == "after")
     index_map = {layer.index: shift(layer.index) for layer in spec.layers}
     renumbered = _renumber_comments(spec, index_map)
-    spec.refresh()
+    spec.replace_text(apply_patches(spec.text, patches + renumbered))
     return EditResult(
         spec=spec,
         action="insert",
@@ -179,11 +186,11 @@ def insert_layer(
         placement=placement,
         module=module_spec,
         new_index=index,
-        row=_plain(row),
+        row=row,
         index_map=index_map,
         rewired=rewired,
         inserted=[index],
-        comments_renumbered=renumbered,
+        comments_renumbered=len(renumbered),
         default_output_name=output_name(_source_name(spec), module_spec.name),
     )
 
@@ -191,6 +198,7 @@ def insert_layer(
 def remove_layer(spec: ModelSpec, target_spec: str | int) -> EditResult:
     """Remove the single-input layer a SPEC names; its consumers read its input. Edits `spec`."""
     target = resolve_layer(spec, str(target_spec))
+    _check_editable(spec)
     _check_remove(spec, target)
     removed = target.index
     source = target.sources[0]
@@ -201,12 +209,12 @@ def remove_layer(spec: ModelSpec, target_spec: str | int) -> EditResult:
     def rewire(layer: Layer, read: int) -> int | None:
         return shift(source) if read == removed else None
 
-    rewired = _rewrite_refs(spec, shift, rewire, reason=REASON_READS_INPUT, skip=target)
-    row = _plain(target.row)
-    _delete_row(spec, target)
+    rewired, patches = _rewrite_refs(spec, shift, rewire, reason=REASON_READS_INPUT, skip=target)
+    patches += _removal_patches(spec, target)
     index_map = {layer.index: shift(layer.index) for layer in spec.layers if layer is not target}
     renumbered = _renumber_comments(spec, index_map)
-    spec.refresh()
+    row = list(target.row)
+    spec.replace_text(apply_patches(spec.text, patches + renumbered))
     return EditResult(
         spec=spec,
         action="remove",
@@ -217,9 +225,34 @@ def remove_layer(spec: ModelSpec, target_spec: str | int) -> EditResult:
         row=row,
         index_map=index_map,
         rewired=rewired,
-        comments_renumbered=renumbered,
+        comments_renumbered=len(renumbered),
         default_output_name=output_name(_source_name(spec), f"no{removed}"),
     )
+
+
+def set_args(spec: ModelSpec, index: int, values: dict[int, Any]) -> bool:
+    """Write args of layer `index` (``{position: value}``) into the spec's text; True if it changed.
+
+    The args list is rewritten in the row's bracket style; missing positions before a given one
+    must already be in the row (the caller fills defaults).
+    """
+    layer = spec.layers[index]
+    args = list(layer.args)
+    for position, value in sorted(values.items()):
+        if position > len(args):
+            raise EditError(f"cannot set arg {position} of a row with {len(args)} args", layer=index)
+        if position == len(args):
+            args.append(value)
+        else:
+            args[position] = value
+    if args == list(layer.args) and all(type(a) is type(b) for a, b in zip(args, layer.args, strict=True)):
+        return False
+    _check_editable(spec)
+    node = layer.node.value[3]
+    start, end = spec.span(node)
+    spaced = is_spaced(spec.text[slice(*spec.span(layer.node))])
+    spec.replace_text(apply_patches(spec.text, [Patch(start, end, flow_text(args, spaced=spaced))]))
+    return True
 
 
 def compose_insert(
@@ -273,11 +306,6 @@ def compose_remove(base: str | Path, target: str | int, *, scale: str | None = N
     result.base = resolved
     result.default_output_name = output_name(resolved.name, f"no{result.removed_index}", scale)
     return result
-
-
-def gap_lines(text: str) -> int:
-    """Blank lines and full-line comments: an edit keeps their number, so a drop means a loss."""
-    return sum(1 for line in text.splitlines() if not line.strip() or line.lstrip().startswith("#"))
 
 
 def output_name(base_name: str, suffix: str, scale: str | None = None) -> str:
@@ -339,6 +367,13 @@ def _check_scale(spec: ModelSpec, scale: str | None) -> None:
         )
 
 
+def _check_editable(spec: ModelSpec) -> None:
+    """A text patch edits one place: refuse layer lists where a YAML alias makes one node two rows."""
+    if spec.aliased:
+        raise EditError("the layer lists use YAML anchors/aliases: an edit of one row would change every "
+                        "copy of it; write the rows out to edit this file", path=spec.source)
+
+
 def _placement(spec: ModelSpec, after: str | int | None, before: str | int | None) -> tuple[str, Layer]:
     """Which of --after/--before was given, and the layer it names."""
     if (after is None) == (before is None):
@@ -384,7 +419,7 @@ def _check_remove(spec: ModelSpec, target: Layer) -> None:
             "so its consumers would have no single input to read",
             **where,
         )
-    if len(spec.section(target.section)) == 1:
+    if len(spec.section_node(target.section).value) == 1:
         raise EditError(f"cannot remove {target.module}: it is the only row of `{target.section}`", **where)
     if target.sources[0] == INPUT:
         late = [c.index for c in spec.consumers(target.index) if c.index != target.index + 1]
@@ -404,28 +439,34 @@ def _rewrite_refs(
     *,
     reason: str,
     skip: Layer | None = None,
-) -> list[Rewire]:
-    """Rewrite every `from` of the spec's layers (except `skip`) for the edit; returns the changes.
+) -> tuple[list[Rewire], list[Patch]]:
+    """Every `from` of the spec's layers (except `skip`) for the edit: the changes and their patches.
 
     `shift(i)` maps an old index to its new one; `rewire(layer, source)` returns the new source
     for a read that the edit redirects, or None when the read keeps its layer.
     """
     changes: list[Rewire] = []
+    patches: list[Patch] = []
     for layer in spec.layers:
         if layer is skip:
             continue
         new_index = shift(layer.index)
-        new_refs = []
-        for ref, source in zip(layer.refs, layer.sources, strict=True):
+        for ref, source, node in zip(layer.refs, layer.sources, _ref_nodes(layer), strict=True):
             redirected = rewire(layer, source)
             new_source = shift(source) if redirected is None else redirected
             new_ref = _written_ref(ref, new_source, new_index)
-            new_refs.append(new_ref)
+            if new_ref != ref:
+                patches.append(Patch(*spec.span(node), str(new_ref)))
             if new_ref != ref or redirected is not None:
                 why = reason if redirected is not None else (REASON_SHIFTED if ref >= 0 else REASON_CROSSES)
                 changes.append(Rewire(new_index, layer.index, layer.module, ref, new_ref, why))
-        _write_refs(layer, new_refs)
-    return changes
+    return changes, patches
+
+
+def _ref_nodes(layer: Layer) -> list[yaml.Node]:
+    """The scalar nodes of a layer's `from` entries, in order."""
+    node = layer.node.value[0]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else [node]
 
 
 def _written_ref(old_ref: int, source: int, index: int) -> int:
@@ -435,156 +476,164 @@ def _written_ref(old_ref: int, source: int, index: int) -> int:
     return source if old_ref >= 0 else source - index
 
 
-def _write_refs(layer: Layer, refs: list[int]) -> None:
-    """Store new refs in the live row, touching only entries that changed (keeps formatting)."""
-    if layer.is_multi_input:
-        seq = layer.row[0]
-        for position, ref in enumerate(refs):
-            if seq[position] != ref:
-                seq[position] = ref
-    elif layer.row[0] != refs[0]:
-        layer.row[0] = refs[0]
-
-
-# --- rows and comments ------------------------------------------------------------------------
-
-
-def _flow(value: Any) -> Any:
-    """A plain list as a flow-style CommentedSeq (recursively), so it stays on one line."""
-    if isinstance(value, list):
-        seq = CommentedSeq([_flow(item) for item in value])
-        seq.fa.set_flow_style()
-        return seq
-    return value
-
-
-def _new_row(from_: int | list[int], yaml_name: str, args: list[Any]) -> CommentedSeq:
-    """A new layer row `[from, 1, Name, [args]]` in flow style."""
-    return _flow([from_ if isinstance(from_, int) else list(from_), 1, yaml_name, list(args)])
-
-
-def _plain(value: Any) -> Any:
-    """Ruamel containers as plain lists/ints/strs (for the JSON report)."""
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return str(value)
-
-
-def _shift_keys(mapping: dict[int, Any] | None, start: int, delta: int) -> None:
-    """Move every integer key >= start by delta (ruamel's line/column records are not moved)."""
-    if mapping is None:
-        return
-    moved = {key: mapping.pop(key) for key in sorted(k for k in mapping if isinstance(k, int) and k >= start)}
-    for key, value in moved.items():
-        mapping[key + delta] = value
-
-
-def _comment_column(seq: CommentedSeq, position: int) -> int:
-    """Column for a new row's comment (called before the insert): that of a neighbour's comment."""
-    for near in (position - 1, position):
-        entry = seq.ca.items.get(near)
-        if entry and entry[0] is not None and entry[0].value.startswith("#"):
-            return entry[0].column
-    return 0
-
-
-def _insert_row(
-    seq: CommentedSeq, position: int, row: CommentedSeq, comment: str, *, keep_gap_below: bool
-) -> None:
-    """Insert a row with its own comment; blank lines and headers stay where they belong.
-
-    With `keep_gap_below` (an --after insert), the gap that followed the row above (stored in that
-    row's comment token) now follows the new row, which sits right under its source. Otherwise
-    (--before) the header stored in front of the following row moves in front of the new row.
-    """
-    column = _comment_column(seq, position)
-    seq.insert(position, row)  # ruamel moves later comment records down
-    _shift_keys(seq.lc.data, position, 1)
-    if seq.fa.flow_style():
-        return  # a one-line `[[...], [...]]` section has no room for row comments
-    tail, pre = "", None
-    if keep_gap_below and position > 0:
-        above = seq.ca.items.get(position - 1)
-        if above and above[0] is not None:
-            eol, newline, tail = above[0].value.partition("\n")
-            above[0].value = eol + newline
-    elif not keep_gap_below:
-        below = seq.ca.items.get(position + 1)
-        if below and below[1]:
-            pre, below[1] = below[1], None
-            _drop_if_empty(seq, position + 1)
-    seq.ca.items[position] = [CommentToken(f"{comment}\n{tail}", CommentMark(column)), pre, None, None]
-
-
-def _drop_if_empty(seq: CommentedSeq, position: int) -> None:
-    """Forget a comment record that holds nothing any more."""
-    entry = seq.ca.items.get(position)
-    if entry is not None and all(part is None for part in entry):
-        del seq.ca.items[position]
-
-
-def _delete_row(spec: ModelSpec, target: Layer) -> None:
-    """Delete a row; its trailing comment goes, the gaps around it are kept."""
-    seq = spec.section(target.section)
-    position = target.position
-    entry = seq.ca.items.pop(position, None) or [None, None, None, None]
-    del seq[position]  # ruamel moves later comment records up
-    if seq.lc.data is not None:
-        seq.lc.data.pop(position, None)
-    _shift_keys(seq.lc.data, position + 1, -1)
-    tail = ""
-    if entry[0] is not None:
-        _eol, _newline, tail = entry[0].value.partition("\n")
-    pre = entry[1] or []
-    if pre and not tail and position < len(seq):
-        below = seq.ca.items.setdefault(position, [None, None, None, None])
-        below[1] = [*pre, *(below[1] or [])]  # the removed row's header now heads the next row
-        return
-    gap = "".join(token.value for token in pre) + tail
-    if not gap:
-        return
-    if position > 0:
-        above = seq.ca.items.setdefault(position - 1, [None, None, None, None])
-        if above[0] is None:
-            above[0] = CommentToken("\n", CommentMark(0))  # no comment of its own: just the line end
-        above[0].value += gap
-    elif position < len(seq):
-        below = seq.ca.items.setdefault(position, [None, None, None, None])
-        below[1] = [CommentToken(gap, CommentMark(0)), *(below[1] or [])]
-
-
-def _renumber_comments(spec: ModelSpec, index_map: dict[int, int]) -> int:
-    """Give each moved row's index comment its new number; returns how many changed.
-
-    Runs after the rows moved, while `spec.layers` still describes the old rows (old index ->
-    the same live row objects), so each comment is found through its row's new position
-    (found by identity: equal rows are common).
-    """
-    changed = 0
-    positions = {
-        name: {id(row): p for p, row in enumerate(spec.section(name))} for name in ("backbone", "head")
-    }
+def _renumber_comments(spec: ModelSpec, index_map: dict[int, int]) -> list[Patch]:
+    """A patch for each moved row whose index comment names its old index: the new number."""
+    patches = []
     for layer in spec.layers:
         new_index = index_map.get(layer.index)
         if new_index is None or new_index == layer.index:
             continue
-        seq = spec.section(layer.section)
-        position = positions[layer.section].get(id(layer.row))
-        entry = seq.ca.items.get(position) if position is not None else None
-        if not entry or entry[0] is None:
-            continue
-        token = entry[0]
-        match = _INDEX_COMMENT.match(token.value)
-        if match and int(match.group(2)) == layer.index:
-            token.value = f"{match.group(1)}{new_index}{token.value[match.end() :]}"
-            changed += 1
-    return changed
+        digits = index_comment_digits(spec.text, spec.span(layer.node)[1])
+        if digits is not None and digits[2] == layer.index:
+            patches.append(Patch(digits[0], digits[1], str(new_index)))
+    return patches
+
+
+# --- rows -------------------------------------------------------------------------------------
+#
+# Where a row sits in its section's text decides how a new row goes in and how a row comes out.
+# Each layout below has its exact inverse in _removal_patches:
+#   own line, block list      `  - [..] # 8`       -> a new line `  - [..] # 9 Name (name)`
+#   own line, flow list       `   [..],  # 8`       -> a new line `   [..],  # 9 Name (name)`
+#   last flow row, no comma   `   [..]  # 8` + `]`  -> a comma after it, the new row last
+#   last flow row + bracket   `   [..]]  # 10`      -> `,` for the `]`, which moves to the new row
+#   first flow row + opener   `  [[..],  # 0`       -> the new row takes the opener's line
+#   several rows on a line    `[[..], [..]]`        -> `, [..]` inline, no comment
+
+
+@dataclass(frozen=True)
+class _Place:
+    """A row's node and where it sits: its span, its lines' bounds, the text before and after it."""
+
+    start: int
+    end: int
+    line_start: int  # of its first line
+    line_end: int  # of its last line
+    prefix: str  # text of its first line before it
+    tail: str  # text of its last line after it
+
+
+def _place(spec: ModelSpec, node: yaml.Node) -> _Place:
+    text = spec.text
+    start, end = spec.span(node)
+    first, last = line_start(text, start), line_end(text, end)
+    return _Place(start, end, first, last, text[first:start], text[end:last])
+
+
+def _section_rows(spec: ModelSpec, layer: Layer) -> list[yaml.Node]:
+    """The row nodes of a layer's section, with a check that each is written as a flow list."""
+    rows = list(spec.section_node(layer.section).value)
+    for position, row in enumerate(rows):
+        if not (isinstance(row, yaml.SequenceNode) and row.flow_style):
+            raise EditError(
+                "the row is written as a block list; yolo-compose edits rows written as "
+                "[from, repeats, module, args]", path=spec.source, line=row.start_mark.line + 1,
+                layer=layer.index - layer.position + position,
+            )
+    return rows
+
+
+_BLOCK_ITEM = re.compile(r"[ \t]*-[ \t]+")
+_CLOSERS = re.compile(r"[ \t]*[\]}]+")
+_COMMA = re.compile(r"[ \t]*,")
+
+
+def _new_row_patches(
+    spec: ModelSpec, target: Layer, row: list[Any], comment: str, *, after: bool
+) -> list[Patch]:
+    """Patches that add `row` right after (or before) `target`, laid out like its neighbours."""
+    text = spec.text
+    rows = _section_rows(spec, target)
+    flow = bool(spec.section_node(target.section).flow_style)
+    position = target.position
+    anchor = _place(spec, rows[position])
+    row_text = flow_text(row, spaced=is_spaced(text[anchor.start : anchor.end]))
+    above = rows[position if after else position - 1] if after or position > 0 else None
+    gap = comment_gap(text, spec.span(above)[1]) if above is not None else None
+    gap = gap or comment_gap(text, anchor.end)
+    if after:
+        following = _place(spec, rows[position + 1]) if position + 1 < len(rows) else None
+        return _patches_after(text, anchor, following, row_text, comment, gap, flow)
+    previous = _place(spec, rows[position - 1]) if position > 0 else None
+    following = _place(spec, rows[position + 1]) if position + 1 < len(rows) else None
+    return _patches_before(text, anchor, previous, following, row_text, comment, gap, flow)
+
+
+def _indent(prefix: str, flow: bool) -> str:
+    """The text a new row's line starts with, from a neighbour's first-line prefix."""
+    if flow:
+        return blank_width(prefix)
+    match = _BLOCK_ITEM.fullmatch(prefix)
+    return prefix if match else blank_width(prefix) + "- "
+
+
+def _patches_after(
+    text: str, t: _Place, following: _Place | None, row_text: str, comment: str,
+    gap: tuple[int, int] | None, flow: bool,
+) -> list[Patch]:
+    if following is not None and following.start < t.line_end:
+        return [Patch(t.end, t.end, f", {row_text}")]  # several rows on one line
+    brk = break_after(text, t.line_end)
+    indent = _indent(t.prefix, flow)
+    if not flow:
+        return [Patch(t.line_end, t.line_end, brk + with_comment(indent + row_text, comment, gap))]
+    if _COMMA.match(t.tail):
+        return [Patch(t.line_end, t.line_end, brk + with_comment(f"{indent}{row_text},", comment, gap))]
+    closers = _CLOSERS.match(t.tail)
+    if closers:  # `[..]]  # 10`: a comma takes the bracket's place, the bracket closes the new row
+        line = with_comment(indent + row_text + closers.group(), comment, gap)
+        return [Patch(t.end, t.end + closers.end(), ","), Patch(t.line_end, t.line_end, brk + line)]
+    line = with_comment(indent + row_text, comment, gap)  # the last row, its list closed further down
+    if t.end == t.line_end:
+        return [Patch(t.end, t.end, "," + brk + line)]
+    return [Patch(t.end, t.end, ","), Patch(t.line_end, t.line_end, brk + line)]
+
+
+def _patches_before(
+    text: str, j: _Place, previous: _Place | None, following: _Place | None, row_text: str, comment: str,
+    gap: tuple[int, int] | None, flow: bool,
+) -> list[Patch]:
+    if previous is not None and previous.end > j.line_start:
+        return [Patch(j.start, j.start, f"{row_text}, ")]  # several rows on one line
+    comma = "," if flow else ""
+    own_line = not j.prefix.strip() or (not flow and _BLOCK_ITEM.fullmatch(j.prefix))
+    if own_line:
+        brk = break_before(text, j.line_start) or break_after(text, j.line_end)
+        line = with_comment(j.prefix + row_text + comma, comment, gap)
+        return [Patch(j.line_start, j.line_start, line + brk)]
+    if flow and (following is None or following.start > j.line_end):  # `  [[..],`: take the opener's line
+        brk = break_after(text, j.line_end)
+        line = with_comment(j.prefix + row_text + ",", comment, gap)
+        return [Patch(j.line_start, j.start, line + brk + blank_width(j.prefix))]
+    return [Patch(j.start, j.start, f"{row_text}, ")]
+
+
+def _removal_patches(spec: ModelSpec, target: Layer) -> list[Patch]:
+    """Patches that take a row out of the text: the exact inverse of each insert layout."""
+    text = spec.text
+    rows = _section_rows(spec, target)
+    flow = bool(spec.section_node(target.section).flow_style)
+    position = target.position
+    r = _place(spec, rows[position])
+    previous = _place(spec, rows[position - 1]) if position > 0 else None
+    following = _place(spec, rows[position + 1]) if position + 1 < len(rows) else None
+    if previous is not None and previous.end > r.line_start:
+        return [Patch(previous.end, r.end, "")]  # `, [..]` on a shared line
+    if following is not None and following.start < r.line_end:
+        return [Patch(r.start, following.start, "")]  # `[..], ` on a shared line
+    whole_line = Patch(r.line_start - len(break_before(text, r.line_start)), r.line_end, "")
+    if flow and r.prefix.strip() and following is not None:  # it held the opener: hand it on
+        if following.line_start == r.line_end + len(break_after(text, r.line_end)):
+            return [Patch(r.line_start, following.start, r.prefix)]
+        return [Patch(r.line_start, r.line_end + len(break_after(text, r.line_end)), ""),
+                Patch(following.line_start, following.start, r.prefix)]
+    if flow and previous is not None and not _COMMA.match(r.tail):
+        comma = _COMMA.match(previous.tail)
+        if comma is not None:
+            closers = _CLOSERS.match(r.tail)
+            back = closers.group() if closers else ""
+            return [Patch(previous.end, previous.end + comma.end(), back), whole_line]
+    return [whole_line]
 
 
 def _source_name(spec: ModelSpec) -> str:

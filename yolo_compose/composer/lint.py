@@ -32,28 +32,28 @@ from typing import Any
 
 import yaml
 
-from ..errors import ComposeError, LayerReferenceError, LayerRowError
+from ..errors import (
+    ComposeError,
+    LayerReferenceError,
+    LayerRowError,
+    UnsafeYamlError,
+    YamlExpansionError,
+    YamlSyntaxError,
+)
 from ..modules.registry import ModuleSpec, yaml_names
 from ..modules.registry import find as find_registered
 from .bases import ultralytics_root
+from .layout import Patch, apply_patches, index_comment_digits, line_start
+from .reader import BOM, check_graph, compose_all, construct, mark_position
 from .spec import HEAD_MODULES, MULTI_INPUT_MODULES, SECTIONS, check_refs, is_int, parse_row
 from .yamlio import read_text, write_atomic
 
-try:  # libyaml (C) when PyYAML was built with it, as ultralytics does
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
-
 # Limits: far above any real model, far below what exhausts a machine.
-MAX_EXPANDED_NODES = 100_000  # a model YAML has a few hundred nodes; aliases must not multiply that
 MAX_REPEATS = 100  # bundled models use at most 9 (times a depth multiple <= 1.33)
 MAX_CHANNELS = 8_192  # bundled models use at most 1,280; a 3x3 conv at 8,192 -> 8,192 is 2.4 GB
 MAX_MULTIPLE = 16.0  # depth/width multiples; bundled ones are <= 1.5
 MAX_CLASSES = 100_000
 MAX_MESSAGE = 300  # characters; values quoted from the file are cut, never the location or code
-#: libyaml's composer recurses in C and crashes the process near 40,000 levels; texts that could
-#: nest deeper than this go to PyYAML's pure-Python loader, where Python's recursion limit holds.
-MAX_NESTING_FOR_C_LOADER = 5_000
 
 #: Strings ``parse_model`` resolves from its own locals before ``ast.literal_eval``.
 PARSE_MODEL_LOCALS = frozenset({"nc", "c2", "ch", "f", "width", "depth", "max_channels", "kpt_shape"})
@@ -68,11 +68,6 @@ SIDE_OUTPUT_MODULES = frozenset({"ImagePoolingAttn"})
 #: Heads a model may end with.
 END_MODULES = HEAD_MODULES
 
-#: Tags PyYAML's safe loader resolves to plain values; anything else is refused in a model.
-_STANDARD_TAG = re.compile(
-    r"^tag:yaml\.org,2002:(str|int|float|bool|null|seq|map|binary|timestamp|merge|set|omap|pairs)$"
-)
-_INDEX_COMMENT = re.compile(r"\s*#\s*(\d+)(?=$|[\s\-(:,/])")
 
 
 class Severity(str, Enum):
@@ -123,16 +118,6 @@ CODES: dict[str, Code] = {
 
 
 @dataclass(frozen=True)
-class TextEdit:
-    """Replace ``text[start:end]`` of line ``line`` (1-based) with ``new``: a fix that touches a comment."""
-
-    line: int
-    start: int
-    end: int
-    new: str
-
-
-@dataclass(frozen=True)
 class Finding:
     """One problem at one place in one file."""
 
@@ -141,7 +126,7 @@ class Finding:
     col: int  # 1-based
     code: str
     message: str
-    fix: TextEdit | None = None
+    fix: Patch | None = None  # the text edit that fixes it, where one does
 
     @property
     def severity(self) -> Severity:
@@ -334,80 +319,13 @@ class _Stop(Exception):
         self.code, self.message, self.line, self.col = code, message, line, col
 
 
-def _nesting_bound(text: str) -> int:
-    """An upper bound on the nesting depth: every flow level needs a bracket, every block level a column."""
-    longest = max(map(len, text.splitlines()), default=0)
-    return text.count("[") + text.count("{") + longest
+#: The finding code of each problem the reader refuses a text for.
+_READ_CODES = ((UnsafeYamlError, "YC003"), (YamlExpansionError, "YC004"), (YamlSyntaxError, "YC002"))
 
 
-def _compose_all(text: str) -> list[yaml.Node]:
-    """Compose every document's node graph (no Python values yet); syntax errors carry line and column."""
-    safe_for_c = _nesting_bound(text) < MAX_NESTING_FOR_C_LOADER
-    loader = _Loader(text) if safe_for_c else yaml.SafeLoader(text)
-    roots: list[yaml.Node] = []
-    try:
-        while loader.check_node():
-            roots.append(loader.get_node())
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = (exc.problem or exc.context or "invalid YAML").strip()
-        raise _Stop("YC002", f"invalid YAML: {problem}", *_pos(mark)) from None
-    except yaml.YAMLError as exc:
-        raise _Stop("YC002", f"invalid YAML: {str(exc).strip().splitlines()[0]}") from None
-    except RecursionError:
-        raise _Stop("YC002", "YAML nesting is too deep") from None
-    finally:
-        loader.dispose()
-    return roots
-
-
-def _pos(mark: Any) -> tuple[int, int]:
-    """1-based (line, column) of a YAML mark."""
-    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-
-
-def _check_graph(root: yaml.Node) -> None:
-    """Refuse non-standard tags and alias graphs that expand too far or refer to themselves."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-
-    def expanded(node: yaml.Node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in active:
-            raise _Stop("YC004", "an alias refers to the node that contains it", *_pos(node.start_mark))
-        if not _STANDARD_TAG.match(node.tag):
-            raise _Stop("YC003", _tag_message(node.tag), *_pos(node.start_mark))
-        active.add(key)
-        children: Iterable[yaml.Node] = ()
-        if isinstance(node, yaml.SequenceNode):
-            children = node.value
-        elif isinstance(node, yaml.MappingNode):
-            children = (item for pair in node.value for item in pair)
-        total = 1 + sum(expanded(child) for child in children)
-        active.discard(key)
-        sizes[key] = total
-        if total > MAX_EXPANDED_NODES:
-            raise _Stop(
-                "YC004",
-                f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)",
-                *_pos(node.start_mark),
-            )
-        return total
-
-    try:
-        expanded(root)
-    except RecursionError:
-        raise _Stop("YC002", "YAML nesting is too deep") from None
-
-
-def _tag_message(tag: str) -> str:
-    """Why a tag is refused."""
-    shown = tag.replace("tag:yaml.org,2002:", "!!")
-    if "python/" in tag:
-        return f"tag {shown} refused: it asks a YAML loader to construct Python objects (run code)"
-    return f"tag {shown} refused: model YAMLs use plain YAML values only"
+def _stop(exc: YamlSyntaxError) -> _Stop:
+    code = next(code for kind, code in _READ_CODES if isinstance(exc, kind))
+    return _Stop(code, exc.message, exc.line or 1, exc.column or 1)
 
 
 def _looks_like_model(root: yaml.Node) -> bool:
@@ -420,27 +338,24 @@ def _looks_like_model(root: yaml.Node) -> bool:
 def _read_model(text: str) -> tuple[Any, yaml.Node] | None:
     """The model's values and root node, or None for a YAML that is not a model.
 
-    The node graph is checked (tags, aliases) before any value is constructed, and only for a
-    model: other YAML files (CI configs, CloudFormation with ``!Ref``, several documents) pass.
+    The node graph is checked (tags, aliases) by the project's one reader before any value is
+    constructed, and only for a model: other YAML files (CI configs, CloudFormation with ``!Ref``,
+    several documents) pass.
     """
-    roots = _compose_all(text)
-    if not roots:
-        raise _Stop("YC010", "empty file: not a model YAML")
-    models = [root for root in roots if _looks_like_model(root)]
-    if not models:
-        return None
-    if len(roots) > 1:
-        raise _Stop("YC010", f"{len(roots)} YAML documents in one file; a model YAML is one document",
-                    *_pos(models[0].start_mark))
-    root = models[0]
-    _check_graph(root)
-    loader = _Loader("")
     try:
-        return loader.construct_document(root), root
-    except yaml.YAMLError as exc:
-        raise _Stop("YC002", f"invalid YAML value: {str(exc).strip().splitlines()[0]}") from None
-    finally:
-        loader.dispose()
+        roots = compose_all(text)
+        if not roots:
+            raise _Stop("YC010", "empty file: not a model YAML")
+        models = [root for root in roots if _looks_like_model(root)]
+        if not models:
+            return None
+        if len(roots) > 1:
+            raise _Stop("YC010", f"{len(roots)} YAML documents in one file; a model YAML is one document",
+                        *mark_position(models[0].start_mark))
+        check_graph(models[0])
+        return construct(models[0]), models[0]
+    except YamlSyntaxError as exc:
+        raise _stop(exc) from None
 
 
 def _mapping_nodes(node: yaml.Node) -> dict[Any, tuple[yaml.Node, yaml.Node]]:
@@ -466,11 +381,11 @@ class _Collector:
         self.path = path
         self.findings: list[Finding] = []
 
-    def add(self, code: str, message: str, node_or_pos: Any = None, fix: TextEdit | None = None) -> None:
+    def add(self, code: str, message: str, node_or_pos: Any = None, fix: Patch | None = None) -> None:
         if isinstance(node_or_pos, tuple):
             line, col = node_or_pos
         elif node_or_pos is not None:
-            line, col = _pos(node_or_pos.start_mark)
+            line, col = mark_position(node_or_pos.start_mark)
         else:
             line, col = 1, 1
         self.findings.append(Finding(self.path, line, col, code, clip(message), fix))
@@ -779,20 +694,17 @@ def _check_head_and_usage(rows: list[_Row], out: _Collector) -> None:
             out.add("YC050", f"layer {row.layer.index} ({row.layer.module}): output is never used", row.node)
 
 
-def _check_index_comments(rows: list[_Row], lines: list[str], out: _Collector) -> None:
-    """A `# N` comment right after a row must say the row's index."""
+def _check_index_comments(rows: list[_Row], text: str, out: _Collector) -> None:
+    """A row's index comment (``# N``, found as `insert` finds it) must say the row's index."""
+    offset = 1 if text.startswith(BOM) else 0
     for row in rows:
-        end = row.node.end_mark
-        if end.line >= len(lines):
+        digits = index_comment_digits(text, row.node.end_mark.index + offset)
+        if digits is None or digits[2] == row.layer.index:
             continue
-        text = lines[end.line]
-        match = _INDEX_COMMENT.match(text, end.column)
-        if match is None or int(match.group(1)) == row.layer.index:
-            continue
-        start, stop = match.span(1)
-        fix = TextEdit(end.line + 1, start, stop, str(row.layer.index))
-        out.add("YC051", f"comment says layer {match.group(1)}, but this row is layer {row.layer.index}",
-                (end.line + 1, start + 1), fix)
+        start, stop, number = digits
+        column = start - line_start(text, start) + 1
+        out.add("YC051", f"comment says layer {number}, but this row is layer {row.layer.index}",
+                (row.node.end_mark.line + 1, column), Patch(start, stop, str(row.layer.index)))
 
 
 def _lint_model(data: dict, root: yaml.Node, text: str, names: KnownNames, report: FileReport,
@@ -811,7 +723,7 @@ def _lint_model(data: dict, root: yaml.Node, text: str, names: KnownNames, repor
         if kind is not None:
             _check_args(row, kind, names, out)
     _check_head_and_usage(rows, out)
-    _check_index_comments(rows, text.splitlines(), out)
+    _check_index_comments(rows, text, out)
 
 
 # --- entry points -------------------------------------------------------------------------------------
@@ -863,20 +775,11 @@ def lint_paths(paths: Iterable[str | Path]) -> list[FileReport]:
     return [lint_file(path, names) for path in expand_paths(paths)]
 
 
-def apply_fixes(text: str, fixes: Iterable[TextEdit]) -> str:
-    """Apply comment edits to text, right to left on each line so offsets stay valid."""
-    lines = text.splitlines(keepends=True)
-    for fix in sorted(fixes, key=lambda f: (f.line, f.start), reverse=True):
-        line = lines[fix.line - 1]
-        lines[fix.line - 1] = line[: fix.start] + fix.new + line[fix.end :]
-    return "".join(lines)
-
-
 def fix_file(report: FileReport) -> int:
     """Rewrite the fixable findings of a linted file in place (atomically); returns how many."""
     fixes = [f.fix for f in report.findings if f.fix is not None]
     if not fixes or report.text is None:
         return 0
-    write_atomic(report.path, apply_fixes(report.text, fixes))
+    write_atomic(report.path, apply_patches(report.text, fixes))
     report.findings = [f for f in report.findings if f.fix is None]
     return len(fixes)

@@ -1,4 +1,4 @@
-"""The model spec: an ultralytics model YAML as a round-trip document plus a typed view of its layers.
+"""The model spec: an ultralytics model YAML as read (text, nodes, values) plus a typed view of its layers.
 
 A layer row is ``[from, repeats, module, args]``. Backbone and head form one index space:
 layer ``i`` of the head has global index ``len(backbone) + i``. A ``from`` entry is either an
@@ -6,9 +6,9 @@ absolute index (``>= 0``) or a relative one (``< 0``) counted back from the curr
 as ultralytics' ``BaseModel._predict_once`` reads it (``y[j]`` on the list of earlier outputs).
 ``-1`` at layer 0 is the input image, written :data:`INPUT` here.
 
-:class:`ModelSpec` keeps the ruamel document (comments, blank lines, flow style, quotes) so an
-unchanged spec dumps back to the same bytes; :class:`Layer` objects are a read-only view that is
-rebuilt with :meth:`ModelSpec.refresh` after an edit.
+:class:`ModelSpec` keeps the text exactly as read and the nodes :mod:`.reader` composed from it,
+so an edit can patch the text at the nodes' positions (:mod:`.edit`); :class:`Layer` objects are
+a read-only view, made anew each time the text changes (:meth:`ModelSpec.replace_text`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..errors import LayerReferenceError, LayerRowError, NotAModelError
-from .yamlio import dump_text, parse_text, read_text
+from .reader import Document, mapping_nodes, read_document
+from .yamlio import read_text
 
 SECTIONS = ("backbone", "head")
 INPUT = -1  # absolute "index" of the network input, the source of layer 0's -1
@@ -81,7 +84,8 @@ class Layer:
     repeats: Any
     module: str
     args: Any
-    row: Any  # the live ruamel CommentedSeq
+    row: Any  # the row as plain values, [from, repeats, module, args]
+    node: yaml.Node | None = None  # the row's node: its marks locate it in the text
 
     @property
     def refs(self) -> list[int]:
@@ -99,15 +103,9 @@ class Layer:
         return isinstance(self.from_, list)
 
 
-def _row_line(seq: Any, position: int) -> int | None:
-    """1-based line of item `position` of a ruamel sequence, if ruamel recorded it."""
-    try:
-        return seq.lc.item(position)[0] + 1
-    except (AttributeError, KeyError, IndexError, TypeError):
-        return None
-
-
-def parse_row(row: Any, *, index: int, section: str, position: int, line: int | None) -> Layer:
+def parse_row(
+    row: Any, *, index: int, section: str, position: int, line: int | None, node: yaml.Node | None = None
+) -> Layer:
     """Check one row's shape and types and return it as a Layer; errors name the layer."""
     where = {"line": line, "layer": index}
     if not isinstance(row, list) or len(row) != 4:
@@ -130,7 +128,7 @@ def parse_row(row: Any, *, index: int, section: str, position: int, line: int | 
         raise LayerRowError(f"repeats must be an integer >= 1, got {repeats!r}", **where)
     if not isinstance(args, list):
         raise LayerRowError(f"args must be a list, got {args!r}", **where)
-    return Layer(index, section, position, line, from_, repeats, module, args, row)
+    return Layer(index, section, position, line, from_, repeats, module, args, row, node)
 
 
 def check_refs(layer: Layer) -> None:
@@ -152,38 +150,59 @@ def check_refs(layer: Layer) -> None:
             )
 
 
-class ModelSpec:
-    """A loaded model YAML: the round-trip document, its source, and a typed view of its layers."""
+def _shared_nodes(roots: list[yaml.Node]) -> bool:
+    """True when a node under `roots` is reached twice (a YAML alias), so one patch would edit two places."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return True
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in node.value for item in pair)
+    return False
 
-    def __init__(self, doc: Any, *, source: str | Path | None = None, text: str | None = None) -> None:
-        self.doc = doc
+
+class ModelSpec:
+    """A loaded model YAML: its text and nodes (:class:`~.reader.Document`), source and layers."""
+
+    def __init__(self, document: Document, *, source: str | Path | None = None) -> None:
         self.source = str(source) if source is not None else None
-        self.text = text
-        self.layers: list[Layer] = []
-        self.refresh()
+        self._read(document)
 
     @classmethod
     def from_text(cls, text: str, source: str | Path | None = None) -> ModelSpec:
-        """Parse YAML text into a spec, checking the layer rows and references."""
-        return cls(parse_text(text, source), source=source, text=text)
+        """Read YAML text into a spec, checking the layer rows and references."""
+        return cls(read_document(text, str(source) if source is not None else None), source=source)
 
     @classmethod
     def load(cls, path: str | Path) -> ModelSpec:
         """Read and parse a model YAML file."""
         return cls.from_text(read_text(path), source=path)
 
-    def section(self, name: str) -> Any:
-        """The live ruamel sequence of a section ('backbone' or 'head')."""
-        return self.doc[name]
+    def replace_text(self, text: str) -> None:
+        """Take `text` (an edit of this spec's text) as the spec's content, read and checked anew."""
+        self._read(read_document(text, self.source))
 
-    def refresh(self) -> None:
-        """Rebuild the Layer view from the document; raises on a malformed model."""
+    def _read(self, document: Document) -> None:
+        self.document = document
+        self.text = document.text
+        self.doc = document.data
+        self.nodes = mapping_nodes(document.root)
+        self.layers = self._layers()
+        self.aliased = _shared_nodes([self.nodes[name][1] for name in SECTIONS])
+
+    def _layers(self) -> list[Layer]:
+        """The Layer view of the document; raises on a malformed model."""
         doc = self.doc
         if not isinstance(doc, dict):
             raise NotAModelError(
                 "not a model YAML: expected a mapping with `backbone` and `head` lists", path=self.source
             )
-        missing = [name for name in SECTIONS if name not in doc]
+        missing = [name for name in SECTIONS if name not in doc or name not in self.nodes]
         if missing:
             raise NotAModelError(
                 f"not a model YAML: missing {' and '.join(f'`{m}`' for m in missing)}", path=self.source
@@ -191,23 +210,42 @@ class ModelSpec:
         layers: list[Layer] = []
         try:
             for name in SECTIONS:
-                seq = doc[name]
+                seq, node = doc[name], self.nodes[name][1]
                 if not isinstance(seq, list):
-                    raise NotAModelError(f"`{name}` must be a list of layer rows, got {type(seq).__name__}")
-                for position, row in enumerate(seq):
-                    layer = parse_row(
-                        row, index=len(layers), section=name, position=position, line=_row_line(seq, position)
-                    )
+                    raise NotAModelError(f"`{name}` must be a list of layer rows, got {type(seq).__name__}",
+                                         line=node.start_mark.line + 1)
+                for position, (row, row_node) in enumerate(zip(seq, node.value, strict=True)):
+                    layer = parse_row(row, index=len(layers), section=name, position=position,
+                                      line=row_node.start_mark.line + 1, node=row_node)
                     layers.append(layer)
             if not layers:
                 raise NotAModelError("the model has no layers")
             for layer in layers:
                 check_refs(layer)
-        except NotAModelError as exc:
+        except (NotAModelError, LayerRowError, LayerReferenceError) as exc:
             raise exc.located(self.source) from None
-        except (LayerRowError, LayerReferenceError) as exc:
-            raise exc.located(self.source) from None
-        self.layers = layers
+        return layers
+
+    def section_node(self, name: str) -> yaml.SequenceNode:
+        """The node of a section ('backbone' or 'head')."""
+        return self.nodes[name][1]
+
+    def span(self, node: yaml.Node) -> tuple[int, int]:
+        """(start, end) of a node in :attr:`text`."""
+        return self.document.span(node)
+
+    def key_line(self, *path: str) -> int | None:
+        """1-based line of a top-level key (``key_line("nc")``) or of a key one level down
+        (``key_line("scales", "n")``); None when absent."""
+        nodes = self.nodes
+        for depth, key in enumerate(path):
+            if key not in nodes:
+                return None
+            key_node, value_node = nodes[key]
+            if depth == len(path) - 1:
+                return key_node.start_mark.line + 1
+            nodes = mapping_nodes(value_node)
+        return None
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
@@ -235,5 +273,5 @@ class ModelSpec:
         return {(source, layer.index) for layer in self.layers for source in layer.sources}
 
     def dump(self) -> str:
-        """Serialise the (possibly edited) document back to YAML text."""
-        return dump_text(self.doc)
+        """The spec's text: the input's bytes, with the edits made to it."""
+        return self.text
