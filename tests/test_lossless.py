@@ -8,9 +8,13 @@ the dataflow graph is the old graph plus one node, and insert-then-remove gives 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from _edit_checks import assert_minimal_insert, expected_edges_after_insert
 from _layouts import LAYOUTS, to_flow
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from yolo_compose.composer import HEAD_MODULES, ModelSpec, bundled_models, insert_layer, remove_layer
 from yolo_compose.composer.yamlio import read_text
@@ -170,3 +174,89 @@ def test_an_aliased_row_is_not_edited() -> None:
     with pytest.raises(Exception, match="anchors/aliases"):
         insert_layer(spec, "halo", after=0)
     assert spec.dump() == text
+
+
+# --- random layouts of random layer graphs -----------------------------------------------------------
+
+MODULES = ("Conv", "C2f", "SPPF", "nn.Upsample", "MyBlock")
+
+
+def _ref(draw: st.DrawFn, index: int) -> int:
+    """One `from` entry of layer `index`, to any earlier layer, absolute or relative."""
+    if index == 0:
+        return -1
+    source = draw(st.integers(min_value=0, max_value=index - 1))
+    return source if draw(st.booleans()) else source - index
+
+
+def _row(draw: st.DrawFn, index: int, spaced: bool) -> str:
+    """A row `[from, repeats, module, args]`, its `from` one ref or (after layer 0) a list of refs."""
+    if index > 0 and draw(st.integers(0, 3)) == 0:
+        refs = [_ref(draw, index) for _ in range(draw(st.integers(1, 3)))]
+        row = f"[[{', '.join(map(str, refs))}], 1, Concat, [1]]"
+    else:
+        row = f"[{_ref(draw, index)}, {draw(st.integers(1, 3))}, {draw(st.sampled_from(MODULES))}, [{8 * (index + 1)}, 3]]"
+    return re.sub(r"\[(?!\])", "[ ", re.sub(r"(?<!\[)\]", " ]", row)) if spaced else row
+
+
+def _comment(draw: st.DrawFn, index: int) -> str:
+    """No comment, an index comment in one of the usual forms, or a note; one or two blanks before it."""
+    form = draw(st.sampled_from(["", f"# {index}", f"# {index}-P3/8", f"# {index} (P4/16)", f"#\t{index}: cat",
+                                 "# note", "# 注释 中文"]))
+    return f"{' ' * draw(st.integers(1, 2))}{form}" if form else draw(st.sampled_from(["", "  "]))
+
+
+def _between(draw: st.DrawFn) -> list[str]:
+    """What may stand between two rows: nothing, a blank, a whitespace-only line, a comment line."""
+    return draw(st.lists(st.sampled_from(["", "   ", "  # a note between rows", "# 说明"]), max_size=2))
+
+
+def _section(draw: st.DrawFn, name: str, rows: list[str], comments: list[str], spaced: bool) -> list[str]:
+    """A section's lines: block or flow (opener on the first row, closed on its own line or on the
+    last row), a header comment or not, gaps between rows."""
+    lines = [f"{name}:" + draw(st.sampled_from(["", " # section"]))]
+    if draw(st.booleans()):
+        lines.append("  # [from, repeats, module, args]")
+    flow = spaced or draw(st.booleans())
+    last_row_closes = draw(st.booleans())
+    indent = draw(st.sampled_from(["", "  ", "    "]))
+    for k, (row, comment) in enumerate(zip(rows, comments, strict=True)):
+        if flow:
+            opener = ("[ " if spaced else "[") if k == 0 else " "
+            end = "]" if last_row_closes and k == len(rows) - 1 else ","
+            lines.append(f"  {opener}{row}{end}{comment}")
+        else:
+            lines.append(f"{indent}- {row}{comment}")
+        if k + 1 < len(rows):
+            lines += _between(draw)
+    if flow and not last_row_closes:
+        lines.append("  ]")
+    return lines
+
+
+@st.composite
+def laid_out_models(draw: st.DrawFn) -> str:
+    """A random layer graph in a random layout: block or flow per section, bracket spacing, comments,
+    gaps, CRLF or LF, a BOM or not, a final newline or not. The last layer is a Detect."""
+    count = draw(st.integers(min_value=2, max_value=8))
+    backbone = draw(st.integers(min_value=1, max_value=count - 1))
+    spaced = [draw(st.booleans()), draw(st.booleans())]
+    rows = [_row(draw, k, spaced[k >= backbone]) for k in range(count)]
+    detect = f"[[{count - 1}, {max(count - 2, 0)}], 1, Detect, [nc]]"
+    rows.append(re.sub(r"\[(?!\])", "[ ", re.sub(r"(?<!\[)\]", " ]", detect)) if spaced[1] else detect)
+    comments = [_comment(draw, k) for k in range(count + 1)]
+    lines = ["nc: 4 # classes"]
+    lines += _section(draw, "backbone", rows[:backbone], comments[:backbone], spaced[0])
+    lines += _section(draw, "head", rows[backbone:], comments[backbone:], spaced[1])
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = newline.join(lines) + (newline if draw(st.booleans()) else "")
+    return ("\ufeff" if draw(st.booleans()) else "") + text
+
+
+PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY_SETTINGS
+@given(laid_out_models())
+def test_random_layouts_insert_minimally_and_undo_exactly(text: str) -> None:
+    assert check_every_insert(text) > 0

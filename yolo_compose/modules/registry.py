@@ -12,6 +12,7 @@ module calls :func:`register` and is imported with ``--import my_pkg.my_module``
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 from dataclasses import dataclass, field
@@ -89,7 +90,11 @@ def register(spec: ModuleSpec, *, replace: bool = False) -> ModuleSpec:
 
 
 def _load_entry_points() -> None:
-    """Register specs that installed packages declare under the `yolo_compose.modules` group."""
+    """Register specs that installed packages declare under the `yolo_compose.modules` group.
+
+    A spec whose name is taken by one registered before (a built-in, or an ``--import``) is
+    skipped, so a name means the same module however early it was looked up.
+    """
     global _entry_points_loaded
     if _entry_points_loaded:
         return
@@ -100,7 +105,8 @@ def _load_entry_points() -> None:
         loaded = entry.load()
         for spec in loaded if isinstance(loaded, (list, tuple)) else [loaded]:
             if isinstance(spec, ModuleSpec):
-                register(spec, replace=True)
+                with contextlib.suppress(ValueError):
+                    register(spec)
 
 
 def import_user_modules(names: list[str] | tuple[str, ...]) -> None:
@@ -119,9 +125,15 @@ def all_specs() -> list[ModuleSpec]:
 
 
 def find(name: str) -> ModuleSpec | None:
-    """The spec for a short name, alias or YAML class name, or None."""
-    _load_entry_points()
+    """The spec for a short name, alias or YAML class name, or None.
+
+    Installed packages' entry points are read only when the name is not already registered:
+    reading them scans every installed distribution (about 15 ms), a third of a static command.
+    """
     canonical = _KEYS.get(normalize(name))
+    if canonical is None:
+        _load_entry_points()
+        canonical = _KEYS.get(normalize(name))
     return _SPECS[canonical] if canonical else None
 
 
