@@ -321,15 +321,36 @@ def output_name(base_name: str, suffix: str, scale: str | None = None) -> str:
     return f"{name}-{suffix}.yaml"
 
 
+#: Deepest nesting of lists accepted in --args (a module's args are flat or one list deep).
+MAX_ARGS_NESTING = 16
+
+
 def parse_args_json(text: str) -> list[Any]:
     """Parse the `--args` option: a JSON list such as ``[2, 1]``."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise EditError(f"--args {text!r} is not valid JSON: {exc.msg} (e.g. --args '[2, 1]')") from None
+        raise EditError(f"--args {text[:80]!r} is not valid JSON: {exc.msg} (e.g. --args '[2, 1]')") from None
+    except RecursionError:
+        value = None
+    if value is None or _nesting(value) > MAX_ARGS_NESTING:
+        raise EditError(f"--args nests lists deeper than {MAX_ARGS_NESTING} levels")
     if not isinstance(value, list):
-        raise EditError(f"--args must be a JSON list such as [2, 1], got {text!r}")
+        raise EditError(f"--args must be a JSON list such as [2, 1], got {text[:80]!r}")
     return value
+
+
+def _nesting(value: Any) -> int:
+    """How deep lists and mappings nest in a JSON value (0 for a scalar); stops past the limit."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_ARGS_NESTING:
+                break
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 # --- checks -----------------------------------------------------------------------------------
