@@ -58,7 +58,7 @@ _SLIDE = 6  # how far the local search moves one row's partner
 
 
 def to_plain(value: Any) -> Any:
-    """A ruamel value as plain Python (list, dict, str, int, float, bool, None), for JSON and equality."""
+    """A read value as plain Python for JSON and equality: mapping keys as strings, tuples as lists."""
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):

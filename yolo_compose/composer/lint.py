@@ -1,10 +1,9 @@
 """Static checks of model YAMLs: every problem in a file, each with path, line, column and a code.
 
-The lint tier never imports torch or ultralytics. It reads a file the way ultralytics reads it —
-PyYAML's ``CSafeLoader`` (``ultralytics.utils.YAML.load``), so YAML 1.1 booleans, octals and the
-"last duplicate key wins" rule are what the linter sees too — but it only *composes* nodes first:
-tags, anchors and sizes are checked on the node graph before any value is constructed. libyaml is
-also about 30× faster than the pure-Python round-trip loader, which keeps 100 files under a second.
+The lint tier never imports torch or ultralytics. It reads a file with the project's one reader
+(:mod:`.reader`), the way ultralytics reads it — PyYAML's ``CSafeLoader``, so YAML 1.1 booleans,
+octals and the "last duplicate key wins" rule are what the linter sees too — with tags, anchors
+and sizes checked on the node graph before any value is constructed.
 
 Ultralytics' own module names come from its installed ``nn/tasks.py``, read with :mod:`ast`:
 a YAML module name is looked up in that file's globals by ``parse_model``, so a name is a layer
