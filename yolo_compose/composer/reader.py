@@ -26,16 +26,41 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from ..errors import UnsafeYamlError, YamlExpansionError, YamlSyntaxError
 
 try:  # libyaml (C) when PyYAML was built with it, as ultralytics uses it
-    _FastLoader: type = yaml.CSafeLoader
+    _CLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _FastLoader = yaml.SafeLoader
+    _CLoader = yaml.SafeLoader
+
+#: Most distinct plain scalars whose resolved tag is remembered (a model repeats `-1`, `1`, `Conv`).
+_RESOLVED_CACHE_SIZE = 65_536
+
+
+class _FastLoader(_CLoader):  # type: ignore[misc, valid-type]
+    """libyaml's safe loader, remembering the tag each plain scalar resolves to.
+
+    libyaml calls back into Python's regex-based resolver for every scalar: 85% of composing a
+    large model file. The answer depends only on the scalar's text and how it was written, so it
+    is looked up once per distinct (text, implicit) pair; the tags are exactly PyYAML's.
+    """
+
+    _resolved: ClassVar[dict[tuple[str, tuple[bool, bool]], str]] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, tuple(implicit))
+        tag = self._resolved.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(self._resolved) < _RESOLVED_CACHE_SIZE:
+                self._resolved[key] = tag
+        return tag
 
 #: Texts larger than this are refused before parsing (a model YAML is a few KiB).
 MAX_YAML_BYTES = 2 * 1024 * 1024
@@ -47,8 +72,10 @@ MAX_NESTING_FOR_C_LOADER = 5_000
 BOM = "\ufeff"
 
 #: Tags PyYAML's safe loader resolves to plain values; anything else is refused in a model.
-_STANDARD_TAG = re.compile(
-    r"^tag:yaml\.org,2002:(str|int|float|bool|null|seq|map|binary|timestamp|merge|set|omap|pairs)$"
+_STANDARD_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "seq", "map", "binary", "timestamp", "merge", "set",
+                 "omap", "pairs")
 )
 
 
@@ -63,6 +90,7 @@ class Document:
     root: yaml.Node
     data: Any
     offset: int = 0
+    aliased: bool = False  # some node is reached twice (an anchor and its aliases)
 
     def span(self, node: yaml.Node) -> tuple[int, int]:
         """(start, end) character positions of a node in :attr:`text`."""
@@ -74,10 +102,20 @@ def mark_position(mark: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_BLOCK_LEAD = re.compile(r"^[ \t?:-]*", re.MULTILINE)
+
+
 def _nesting_bound(text: str) -> int:
-    """An upper bound on the nesting depth: every flow level needs a bracket, every block level a column."""
-    longest = max(map(len, text.splitlines()), default=0)
-    return text.count("[") + text.count("{") + longest
+    """An upper bound on the nesting depth: flow levels by bracket depth (brackets in strings and
+    comments count too, which only raises the bound), block levels by a line's leading indentation
+    and ``- ``/``? `` markers."""
+    depth = deepest = 0
+    for bracket in _NOT_BRACKETS.sub("", text):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    lead = max((len(match) for match in _BLOCK_LEAD.findall(text)), default=0)
+    return deepest + lead
 
 
 def _syntax_error(message: str, mark: Any, source: str | None) -> YamlSyntaxError:
@@ -127,13 +165,34 @@ def tag_problem(tag: str) -> str:
     return f"tag {shown} refused: model YAMLs use plain YAML values only"
 
 
-def check_graph(root: yaml.Node, source: str | None = None) -> None:
+def check_graph(root: yaml.Node, source: str | None = None) -> bool:
     """Refuse non-standard tags at any depth, self-containing aliases and alias bombs.
 
     A node reached twice is an alias; the count of nodes the document expands to (each alias
     counted as a full copy) may exceed the nodes written in it by at most :data:`MAX_ALIAS_NODES`,
-    so a large plain file (50,000 layers) passes and a 500-byte bomb does not.
+    so a large plain file (50,000 layers) passes and a 500-byte bomb does not. Returns whether the
+    document uses aliases at all (only then is the expansion counted).
     """
+    seen: set[int] = set()
+    aliased = False
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            aliased = True
+            continue
+        seen.add(id(node))
+        if node.tag not in _STANDARD_TAGS:
+            line, column = mark_position(node.start_mark)
+            raise UnsafeYamlError(tag_problem(node.tag), path=source, line=line, column=column)
+        stack.extend(_children(node))
+    if aliased:
+        _check_expansion(root, len(seen), source)
+    return aliased
+
+
+def _check_expansion(root: yaml.Node, written: int, source: str | None) -> None:
+    """Count what the aliases expand the document to; refuse cycles and bombs."""
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
@@ -141,17 +200,16 @@ def check_graph(root: yaml.Node, source: str | None = None) -> None:
         key = id(node)
         if key in sizes:
             return sizes[key]
-        line, column = mark_position(node.start_mark)
         if key in active:
+            line, column = mark_position(node.start_mark)
             raise YamlExpansionError("an alias refers to the node that contains it", path=source, line=line,
                                      column=column)
-        if not _STANDARD_TAG.match(node.tag):
-            raise UnsafeYamlError(tag_problem(node.tag), path=source, line=line, column=column)
         active.add(key)
         total = 1 + sum(expanded(child) for child in _children(node))
         active.discard(key)
         sizes[key] = total
-        if total - len(sizes) > MAX_ALIAS_NODES:
+        if total - written > MAX_ALIAS_NODES:
+            line, column = mark_position(node.start_mark)
             raise YamlExpansionError(
                 f"anchors and aliases expand the document by more than {MAX_ALIAS_NODES:,} nodes "
                 "(an alias bomb)", path=source, line=line, column=column)
@@ -188,8 +246,8 @@ def read_document(text: str, source: str | None = None) -> Document:
         what = "empty file" if not roots else f"{len(roots)} YAML documents in one file"
         raise YamlSyntaxError(f"{what}; a model YAML is one document", path=source)
     root = roots[0]
-    check_graph(root, source)
-    return Document(text, root, construct(root, source), 1 if text.startswith(BOM) else 0)
+    aliased = check_graph(root, source)
+    return Document(text, root, construct(root, source), 1 if text.startswith(BOM) else 0, aliased)
 
 
 def mapping_nodes(node: yaml.Node) -> dict[Any, tuple[yaml.Node, yaml.Node]]:

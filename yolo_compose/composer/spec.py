@@ -193,7 +193,7 @@ class ModelSpec:
         self.doc = document.data
         self.nodes = mapping_nodes(document.root)
         self.layers = self._layers()
-        self.aliased = _shared_nodes([self.nodes[name][1] for name in SECTIONS])
+        self.aliased = document.aliased and _shared_nodes([self.nodes[name][1] for name in SECTIONS])
 
     def _layers(self) -> list[Layer]:
         """The Layer view of the document; raises on a malformed model."""
