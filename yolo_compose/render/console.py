@@ -11,9 +11,10 @@ import json
 import os
 import sys
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class OutputFormat(str, Enum):
@@ -25,12 +26,20 @@ class OutputFormat(str, Enum):
 
 
 def stdout_console() -> Console:
-    """Console for results (stdout), never interpreting markup in data."""
+    """Console for results (stdout), never interpreting markup in data.
+
+    Rich is imported here, not at module level: the CLI imports this module for every command,
+    and an error line or a JSON document needs no Rich.
+    """
+    from rich.console import Console
+
     return Console(file=sys.stdout, markup=False, highlight=False, soft_wrap=False, emoji=False)
 
 
 def stderr_console() -> Console:
     """Console for summaries, progress and errors (stderr)."""
+    from rich.console import Console
+
     return Console(file=sys.stderr, markup=False, highlight=False, soft_wrap=False, emoji=False)
 
 
