@@ -247,3 +247,19 @@ def test_o_n2_warning_is_shown_once(reported_early, capsys):
     render_summary(summary, output="yolo11n-mhsa.yaml")
     shown = capsys.readouterr().err.count("is O(N^2)") + sum("is O(N^2)" in w for w in early)
     assert shown == 1
+
+
+def test_no_restricted_mode_means_no_build(monkeypatch):
+    """Where ultralytics offers no restricted mode, the build refuses instead of running unrestricted."""
+    import contextlib
+
+    from yolo_compose import integration
+
+    @contextlib.contextmanager
+    def unavailable():
+        yield False
+
+    monkeypatch.setattr(integration, "restricted_mode", unavailable)
+    text = resolve_base("yolo11n").path.read_text(encoding="utf-8")
+    with pytest.raises(BuildError, match="cannot build in restricted mode"):
+        build.build_model(text, source_name="yolo11n.yaml", scale="n")

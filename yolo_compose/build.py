@@ -328,8 +328,17 @@ def build_model(yaml_text: str, *, source_name: str, scale: str | None) -> torch
 
 @contextmanager
 def restricted() -> Iterator[None]:
-    """Ultralytics' restricted build mode (see the module docstring)."""
-    with integration.restricted_mode():
+    """Ultralytics' restricted build mode (see the module docstring); a hard guarantee.
+
+    Where the installed ultralytics has no restricted mode, nothing is built: building without
+    it would ``eval()`` the YAML's ``activation:``.
+    """
+    with integration.restricted_mode() as available:
+        if not available:
+            raise BuildError(
+                "the installed ultralytics cannot build in restricted mode (no _SafeLoad); "
+                "yolo-compose needs ultralytics>=8.4.126 to build a model safely"
+            )
         yield
 
 
