@@ -60,6 +60,7 @@ try:
     from . import integration
     from .composer.bases import guess_scale
     from .composer.edit import set_args
+    from .composer.rules import is_safe_activation
     from .errors import BuildError
     from .flops import FlopCounter
 finally:
@@ -248,24 +249,9 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _check_activation(model: dict[str, Any], source_name: str) -> None:
-    """Refuse an `activation:` that is not a plain torch.nn call with literal args (no eval)."""
-    import ast
-
+    """Refuse an `activation:` that restricted mode would not build (see composer.rules)."""
     act = model.get("activation")
-    if act is None:
-        return
-    ok = False
-    try:
-        call = ast.parse(str(act).strip(), mode="eval").body
-        func = call.func if isinstance(call, ast.Call) else None
-        dotted = ast.unparse(func) if func is not None else ""
-        literal_args = all(isinstance(a, ast.Constant) for a in call.args) and all(
-            isinstance(k.value, ast.Constant) for k in call.keywords
-        )
-        ok = dotted.startswith(("nn.", "torch.nn.")) and dotted.count(".") <= 2 and literal_args
-    except (SyntaxError, AttributeError):
-        ok = False
-    if not ok:
+    if act is not None and not (isinstance(act, str) and is_safe_activation(act)):
         raise BuildError(
             f"activation {act!r} is not a torch.nn class called with literal args; refusing to eval it",
             path=source_name,

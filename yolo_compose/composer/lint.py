@@ -44,6 +44,7 @@ from ..modules.registry import find as find_registered
 from .bases import ultralytics_root
 from .layout import Patch, apply_patches, index_comment_digits, line_start
 from .reader import BOM, check_graph, compose_all, construct, mark_position
+from .rules import is_safe_activation
 from .spec import HEAD_MODULES, MULTI_INPUT_MODULES, SECTIONS, check_refs, is_int, parse_row
 from .yamlio import read_text, write_atomic
 
@@ -465,37 +466,14 @@ def _check_scales(data: dict, scales_node: Any, scale_node: Any, out: _Collector
     return letters
 
 
-_SAFE_ACTIVATION = re.compile(r"^(torch\.)?nn\.[A-Za-z_][A-Za-z0-9_]*$")
-
-
 def _check_activation(value: Any, node: Any, out: _Collector) -> None:
     """`activation:` is eval()ed by ultralytics outside restricted mode: allow only nn.X(literals)."""
     if not isinstance(value, str):
         out.add("YC011", f"activation must be a string such as 'nn.SiLU()', got {value!r}", node)
         return
-    if not _is_safe_activation(value):
+    if not is_safe_activation(value):
         out.add("YC040", f"activation {value!r} would be passed to eval() by ultralytics; "
                 "write a torch.nn activation such as 'nn.SiLU()' or 'nn.LeakyReLU(0.1)'", node)
-
-
-def _is_safe_activation(source: str) -> bool:
-    """True for ``nn.Name(...)``/``torch.nn.Name(...)`` with only literal arguments."""
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError:
-        return False
-    call = tree.body
-    if not isinstance(call, ast.Call) or not _SAFE_ACTIVATION.match(ast.unparse(call.func)):
-        return False
-    values = [*call.args, *(kw.value for kw in call.keywords)]
-    if any(kw.arg is None for kw in call.keywords):
-        return False
-    try:
-        for value in values:
-            ast.literal_eval(value)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass
