@@ -12,7 +12,7 @@ from conftest import run_python
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from yolo_compose import build
+from yolo_compose import build, integration
 from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.edit import compose_insert
 from yolo_compose.errors import BuildError
@@ -110,7 +110,7 @@ def test_check_forward_names_layer_and_size_in_one_line():
     model = build.build_model(text, source_name="yolo11n-sq.yaml", scale="n")
     build.check_forward(model, [(256, 256), (640, 640)])
     with pytest.raises(BuildError) as info:
-        build.check_forward(model, build.probe_sizes(640))
+        build.check_forward(model, integration.probe_sizes(640))
     message = str(info.value)
     assert info.value.layer == 9
     assert message == (

@@ -345,7 +345,7 @@ def test_scales_to_build(name, scales, flags, expected):
 
 
 def test_forward_sizes_cover_probe_square_and_rect():
-    from yolo_compose.validate_build import forward_sizes
+    from yolo_compose.integration import probe_sizes as forward_sizes
 
     assert forward_sizes(640) == [(256, 256), (640, 640), (384, 640)]
     assert forward_sizes(256) == [(256, 256), (160, 256)]

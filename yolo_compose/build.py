@@ -63,6 +63,7 @@ try:
     from .composer.rules import is_safe_activation
     from .errors import BuildError
     from .flops import FlopCounter
+    from .integration import STRIDE_PROBE, probe_sizes
 finally:
     if _collecting:
         gc.enable()
@@ -74,10 +75,8 @@ if TYPE_CHECKING:
     from .composer.edit import EditResult
     from .modules.registry import ModuleSpec
 
-STRIDE_PROBE = 256  # ultralytics' DetectionModel runs this size to find the strides
 ATTENTION_BATCH = 16  # batch size of the O(N^2) memory estimate (ultralytics' default batch)
 ATTENTION_WARN_BYTES = 2 * 1024**3  # warn when one N x N attention tensor would exceed this
-RECT_FACTOR = 0.6
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -329,17 +328,6 @@ def restricted() -> Iterator[None]:
 
 
 # --- running ----------------------------------------------------------------------------------
-
-
-def rect_size(imgsz: int) -> tuple[int, int]:
-    """The rectangular (h, w) probe: imgsz x 0.6 rounded to a multiple of 32, by imgsz."""
-    return max(32, round(imgsz * RECT_FACTOR / 32) * 32), imgsz
-
-
-def probe_sizes(imgsz: int) -> list[tuple[int, int]]:
-    """Every (h, w) the build runs: the stride probe, imgsz, and the rectangular size."""
-    sizes = [(STRIDE_PROBE, STRIDE_PROBE), (imgsz, imgsz), rect_size(imgsz)]
-    return list(dict.fromkeys(sizes))
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:

@@ -57,7 +57,24 @@ ADAPTER_FLAG = "__yolo_compose_adapter__"
 DDP_CALLBACK_EVENT = "on_pretrain_routine_start"
 _MAX_FRAMES_UP = 8  # parse_model -> genexpr (n > 1) -> adapter.__new__: a few frames at most
 
+#: ``DetectionModel.__init__`` runs one forward at this size to find the strides.
+STRIDE_PROBE = 256
+#: Validation batches are rectangular: the short side is about this fraction of imgsz.
+RECT_FACTOR = 0.6
+#: The largest stride of a P3-P5 model: every size a model meets is a multiple of it.
+MAX_STRIDE = 32
+
 _lock = threading.Lock()
+
+
+def rect_size(imgsz: int) -> tuple[int, int]:
+    """The rectangular (h, w) a validation batch at imgsz can have: imgsz x 0.6, a multiple of 32."""
+    return max(MAX_STRIDE, round(imgsz * RECT_FACTOR / MAX_STRIDE) * MAX_STRIDE), imgsz
+
+
+def probe_sizes(imgsz: int) -> list[tuple[int, int]]:
+    """Every (h, w) a built model is run at: the stride probe, imgsz square, and the rect size."""
+    return list(dict.fromkeys([(STRIDE_PROBE, STRIDE_PROBE), (imgsz, imgsz), rect_size(imgsz)]))
 _hook_installed = False
 
 

@@ -34,11 +34,11 @@ from typing import Any
 
 from .composer.bases import guess_scale
 from .composer.lint import FileReport, Finding, FindingCounts, clip, fix_file, lint_paths
+from .integration import probe_sizes
 
 DEFAULT_IMGSZ = 640
 DEFAULT_TIMEOUT_S = 300.0  # per file, all its scales; yolo11x (build + 3 sizes) took 10 s on 2 cores
 DEFAULT_MEMORY_MB = 8_192  # address space: torch + ultralytics map ~3.5 GB; yolo11x at 640 fits
-_STRIDE = 32
 
 
 @dataclass
@@ -71,13 +71,6 @@ class BuildOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S
     memory_mb: int = DEFAULT_MEMORY_MB
     extra_imports: tuple[str, ...] = field(default_factory=tuple)  # --import modules, for the child
-
-
-def forward_sizes(imgsz: int) -> list[tuple[int, int]]:
-    """(H, W) sizes a model meets: the 256 stride probe, imgsz square, and a rectangular batch."""
-    rect_h = max(_STRIDE, round(imgsz * 0.6 / _STRIDE) * _STRIDE)
-    sizes = [(256, 256), (imgsz, imgsz), (rect_h, imgsz)]
-    return list(dict.fromkeys(sizes))
 
 
 def scales_to_build(report: FileReport, options: BuildOptions) -> list[str | None]:
@@ -130,7 +123,7 @@ def build_report(report: FileReport, options: BuildOptions) -> int:
             "text": report.text,
             "source_name": report.path,
             "scales": scales,
-            "sizes": forward_sizes(options.imgsz),
+            "sizes": probe_sizes(options.imgsz),
             "memory_mb": options.memory_mb,
             "imports": list(options.extra_imports),
         },
