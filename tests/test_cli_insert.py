@@ -167,7 +167,8 @@ def test_each_bad_file_gets_its_own_message_and_no_output(tmp_path: Path, case: 
             ("insert", "halo", "--after", "C3k2", "--base", "yolo11n"),
             "layer spec 'C3k2': C3k2 occurs 8 times (layers 2, 4, 6, 8, 13, 16, 19, 22); "
             "say which: C3k2:1..C3k2:8 or C3k2:last; valid: an index (8, -1), a module name (SPPF), "
-            "Module:k (C3k2:2, C3k2:last) or `backbone`; indices 0..23 (or -24..-1)",
+            "Module:k (C3k2:2, C3k2:last) or `backbone`, optionally in one section (head:C3k2:2); "
+            "several layers: Module:all (C3k2:all, head:C3k2:all); indices 0..23 (or -24..-1)",
         ),
         (
             ("insert", "halo", "--after", "8", "--base", "yolo11q"),

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..errors import EditError, OutputExistsError
-from .address import resolve_layer
+from .address import resolve_layer, resolve_layers
 from .bases import Base, resolve_base
 from .layout import (
     Patch,
@@ -79,6 +79,30 @@ class Rewire:
     reason: str
 
 
+@dataclass(frozen=True)
+class EditStep:
+    """One edit of a change: what it did, where (the input's index) and the rows it wrote."""
+
+    action: str  # "insert", "remove" or "replace"
+    module: str  # the module's CLI name ("" for remove)
+    placement: str  # "after", "before" or ""
+    target: int  # old index of the layer the SPEC named
+    target_module: str
+    new_indices: tuple[int, ...] = ()  # indices (after the whole change) of the rows it wrote
+    rows: tuple[Any, ...] = ()  # those rows (or the removed row) as plain data
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {
+            "action": self.action,
+            "module": self.module or None,
+            "placement": self.placement or None,
+            "target": {"index": self.target, "module": self.target_module},
+            "new_indices": list(self.new_indices),
+            "rows": [list(row) for row in self.rows],
+        }
+
+
 @dataclass
 class EditResult:
     """What an insert or remove did: the edited spec and a report of every index that moved."""
@@ -99,6 +123,18 @@ class EditResult:
     comments_renumbered: int = 0
     default_output_name: str = ""
     warnings: list[str] = field(default_factory=list)
+    steps: list[EditStep] = field(default_factory=list)  # every edit of the change, in order
+    modules_at: dict[int, ModuleSpec] = field(default_factory=dict)  # new index -> module written there
+    replaced: list[int] = field(default_factory=list)  # indices whose row a replace swapped
+
+    def module_at(self, index: int) -> ModuleSpec | None:
+        """The catalogue module of an inserted or replaced layer (None for any other layer)."""
+        return self.modules_at.get(index)
+
+    @property
+    def only_inserts(self) -> bool:
+        """True when the change only added layers (every old layer kept, with its own row)."""
+        return all(step.action == "insert" for step in self.steps) and bool(self.inserted)
 
     def dump(self) -> str:
         """The edited YAML text."""
@@ -119,6 +155,8 @@ class EditResult:
             "removed_index": self.removed_index,
             "row": self.row,
             "inserted": list(self.inserted),
+            "replaced": list(self.replaced),
+            "steps": [step.to_dict() for step in self.steps],
             "index_map": {str(old): new for old, new in sorted(self.index_map.items())},
             "rewired": [asdict(item) for item in self.rewired],
             "comments_renumbered": self.comments_renumbered,
@@ -151,47 +189,183 @@ def insert_layer(
     `args` replaces the module's default YAML args. Raises EditError, LayerSpecError or
     UnknownModuleError with a message that names the values.
     """
+    if (after is None) == (before is None):
+        raise EditError("give exactly one of --after SPEC or --before SPEC")
+    afters = [] if after is None else [after]
+    return insert_layers(spec, module, after=afters, before=[] if before is None else [before], args=args)
+
+
+def insert_layers(
+    spec: ModelSpec,
+    module: ModuleSpec | str,
+    *,
+    after: Sequence[str | int] = (),
+    before: Sequence[str | int] = (),
+    args: list[Any] | None = None,
+) -> EditResult:
+    """Insert `module` at every layer the SPECs select, in one set of patches; edits `spec` in place.
+
+    Every SPEC addresses the input's layers, so the order of the targets does not change the
+    result, except that two inserts at the same point chain in the order given. ``--before`` a
+    multi-input layer (Detect, Concat, ...) adds one new layer per input, read only by it.
+    """
     module_spec = _module_spec(module)
     row_args = _checked_args(module_spec, args)
-    placement, target = _placement(spec, after, before)
+    planned = [
+        Insertion(module_spec, row_args, placement, layer)
+        for placement, specs in (("after", after), ("before", before))
+        for text in specs
+        for layer in resolve_layers(spec, str(text))
+    ]
+    if not planned:
+        raise EditError("give --after SPEC or --before SPEC (either may be repeated)")
+    return insert_many(spec, planned)
+
+
+@dataclass(frozen=True)
+class Insertion:
+    """One planned insert: a module and its row args, put after or before a layer of the input."""
+
+    module: ModuleSpec
+    args: list[Any]
+    placement: str  # "after" or "before"
+    target: Layer
+
+
+@dataclass
+class _NewRow:
+    """A row an insert writes: which insert, which input of the target it sits on, where it lands."""
+
+    insertion: Insertion
+    ref_position: int  # for --before: which `from` entry of the target it takes over
+    index: int = -1
+    reads: int = -1
+    style_ref: int = -1  # the ref whose style (absolute or relative) its `from` follows
+
+
+def insert_many(spec: ModelSpec, insertions: list[Insertion]) -> EditResult:
+    """Apply several inserts (addressing `spec`'s current layers) as one edit of the text."""
     _check_editable(spec)
-    if placement == "after":
-        _check_insert_after(spec, target)
-        index, new_from = target.index + 1, -1
-    else:
-        _check_insert_before(spec, target)
-        index, new_from = target.index, target.from_
+    after_rows: dict[int, list[_NewRow]] = {}
+    before_rows: dict[int, list[_NewRow]] = {}
+    for insertion in insertions:
+        target = insertion.target
+        if insertion.placement == "after":
+            _check_insert_after(spec, target)
+            after_rows.setdefault(target.index, []).append(_NewRow(insertion, 0))
+        else:
+            before_rows.setdefault(target.index, []).extend(
+                _NewRow(insertion, position) for position in range(len(target.refs))
+            )
+    new_of = _place_rows(spec, after_rows, before_rows)
+    after_end = {old: rows[-1].index for old, rows in after_rows.items()}
+    before_end = {(old, row.ref_position): row.index for old, rows in before_rows.items() for row in rows}
+    _link_rows(spec, new_of, after_rows, before_rows, after_end)
 
     def shift(i: int) -> int:
-        return i if i == INPUT or i < index else i + 1
+        return i if i == INPUT else new_of[i]
 
-    def rewire(layer: Layer, source: int) -> int | None:
-        reads_target = source == target.index
-        if (placement == "after" and reads_target) or (placement == "before" and layer is target):
-            return index
-        return None
+    def rewire(layer: Layer, position: int, source: int) -> int | None:
+        if (layer.index, position) in before_end:
+            return before_end[(layer.index, position)]
+        return after_end.get(source)
 
     rewired, patches = _rewrite_refs(spec, shift, rewire, reason=REASON_READS_NEW)
-    row = [new_from, 1, module_spec.yaml_name, list(row_args)]
-    comment = f"# {index} {module_spec.yaml_name} ({module_spec.name})"
-    patches += _new_row_patches(spec, target, row, comment, after=placement == "after")
-    index_map = {layer.index: shift(layer.index) for layer in spec.layers}
-    renumbered = _renumber_comments(spec, index_map)
+    rows_of: dict[int, list[_NewRow]] = {}
+    for placement, groups in (("after", after_rows), ("before", before_rows)):
+        for old, group in groups.items():
+            texts = [(_row_data(row), _row_comment(row)) for row in group]
+            patches += _new_row_patches(spec, spec.layers[old], texts, after=placement == "after")
+            for row in group:
+                rows_of.setdefault(id(row.insertion), []).append(row)
+    renumbered = _renumber_comments(spec, new_of)
     spec.replace_text(apply_patches(spec.text, patches + renumbered))
+    steps = [_insert_step(insertion, rows_of[id(insertion)]) for insertion in insertions]
+    first = insertions[0]
     return EditResult(
         spec=spec,
         action="insert",
-        target=target.index,
-        target_module=target.module,
-        placement=placement,
-        module=module_spec,
-        new_index=index,
-        row=row,
-        index_map=index_map,
+        target=first.target.index,
+        target_module=first.target.module,
+        placement=first.placement,
+        module=first.module,
+        new_index=steps[0].new_indices[0],
+        row=list(steps[0].rows[0]),
+        index_map=new_of,
         rewired=rewired,
-        inserted=[index],
+        inserted=sorted(i for step in steps for i in step.new_indices),
         comments_renumbered=len(renumbered),
-        default_output_name=output_name(_source_name(spec), module_spec.name),
+        default_output_name=output_name(_source_name(spec), first.module.name),
+        steps=steps,
+        modules_at={row.index: row.insertion.module for rows in rows_of.values() for row in rows},
+    )
+
+
+def _place_rows(
+    spec: ModelSpec, after_rows: dict[int, list[_NewRow]], before_rows: dict[int, list[_NewRow]]
+) -> dict[int, int]:
+    """Give every new row its index (rows before a layer, the layer, rows after it); old -> new."""
+    new_of: dict[int, int] = {}
+    index = 0
+    for layer in spec.layers:
+        for row in before_rows.get(layer.index, []):
+            row.index, index = index, index + 1
+        new_of[layer.index], index = index, index + 1
+        for row in after_rows.get(layer.index, []):
+            row.index, index = index, index + 1
+    return new_of
+
+
+def _link_rows(
+    spec: ModelSpec,
+    new_of: dict[int, int],
+    after_rows: dict[int, list[_NewRow]],
+    before_rows: dict[int, list[_NewRow]],
+    after_end: dict[int, int],
+) -> None:
+    """What each new row reads: a chain after its target, or the target's input (through any
+    chain after that input) for the first row before it, then the previous row on that input."""
+    for old, rows in after_rows.items():
+        previous = new_of[old]
+        for row in rows:
+            row.reads, previous = previous, row.index
+    for old, rows in before_rows.items():
+        target = spec.layers[old]
+        last: dict[int, int] = {}
+        for row in rows:
+            position = row.ref_position
+            if position in last:
+                row.reads = last[position]
+            else:
+                source = target.sources[position]
+                row.reads = INPUT if source == INPUT else after_end.get(source, new_of[source])
+                row.style_ref = target.refs[position]
+            last[position] = row.index
+
+
+def _row_data(row: _NewRow) -> list[Any]:
+    """A new row as plain data, its `from` written in the style of the ref it takes over."""
+    insertion = row.insertion
+    from_ = _written_ref(row.style_ref, row.reads, row.index)
+    return [from_, 1, insertion.module.yaml_name, list(insertion.args)]
+
+
+def _row_comment(row: _NewRow) -> str:
+    """The index comment of a new row: ``# 9 HaloAttention (halo)``."""
+    module = row.insertion.module
+    return f"# {row.index} {module.yaml_name} ({module.name})"
+
+
+def _insert_step(insertion: Insertion, rows: list[_NewRow]) -> EditStep:
+    """The report of one insert: its target and the rows it wrote."""
+    return EditStep(
+        action="insert",
+        module=insertion.module.name,
+        placement=insertion.placement,
+        target=insertion.target.index,
+        target_module=insertion.target.module,
+        new_indices=tuple(row.index for row in rows),
+        rows=tuple(_row_data(row) for row in rows),
     )
 
 
@@ -206,7 +380,7 @@ def remove_layer(spec: ModelSpec, target_spec: str | int) -> EditResult:
     def shift(i: int) -> int:
         return i if i == INPUT or i < removed else i - 1
 
-    def rewire(layer: Layer, read: int) -> int | None:
+    def rewire(layer: Layer, _position: int, read: int) -> int | None:
         return shift(source) if read == removed else None
 
     rewired, patches = _rewrite_refs(spec, shift, rewire, reason=REASON_READS_INPUT, skip=target)
@@ -395,15 +569,6 @@ def _check_editable(spec: ModelSpec) -> None:
                         "copy of it; write the rows out to edit this file", path=spec.source)
 
 
-def _placement(spec: ModelSpec, after: str | int | None, before: str | int | None) -> tuple[str, Layer]:
-    """Which of --after/--before was given, and the layer it names."""
-    if (after is None) == (before is None):
-        raise EditError("give exactly one of --after SPEC or --before SPEC")
-    if after is not None:
-        return "after", resolve_layer(spec, str(after))
-    return "before", resolve_layer(spec, str(before))
-
-
 def _check_insert_after(spec: ModelSpec, target: Layer) -> None:
     """Nothing can follow a prediction head: its output is not a feature map."""
     if target.module in HEAD_MODULES:
@@ -411,18 +576,6 @@ def _check_insert_after(spec: ModelSpec, target: Layer) -> None:
             f"cannot insert after {target.module}: it is the model's output head; "
             "insert after one of its inputs instead "
             f"({', '.join(str(s) for s in target.sources)})",
-            path=spec.source,
-            line=target.line,
-            layer=target.index,
-        )
-
-
-def _check_insert_before(spec: ModelSpec, target: Layer) -> None:
-    """--before needs one input to put the new layer on."""
-    if target.is_multi_input:
-        raise EditError(
-            f"cannot insert before {target.module}: it reads several layers "
-            f"{target.refs}; use --after one of them ({', '.join(str(s) for s in target.sources)})",
             path=spec.source,
             line=target.line,
             layer=target.index,
@@ -456,15 +609,15 @@ def _check_remove(spec: ModelSpec, target: Layer) -> None:
 def _rewrite_refs(
     spec: ModelSpec,
     shift: Callable[[int], int],
-    rewire: Callable[[Layer, int], int | None],
+    rewire: Callable[[Layer, int, int], int | None],
     *,
     reason: str,
     skip: Layer | None = None,
 ) -> tuple[list[Rewire], list[Patch]]:
     """Every `from` of the spec's layers (except `skip`) for the edit: the changes and their patches.
 
-    `shift(i)` maps an old index to its new one; `rewire(layer, source)` returns the new source
-    for a read that the edit redirects, or None when the read keeps its layer.
+    `shift(i)` maps an old index to its new one; `rewire(layer, position, source)` returns the new
+    source for the read at that `from` position that the edit redirects, or None when it keeps its layer.
     """
     changes: list[Rewire] = []
     patches: list[Patch] = []
@@ -472,8 +625,10 @@ def _rewrite_refs(
         if layer is skip:
             continue
         new_index = shift(layer.index)
-        for ref, source, node in zip(layer.refs, layer.sources, _ref_nodes(layer), strict=True):
-            redirected = rewire(layer, source)
+        for position, (ref, source, node) in enumerate(
+            zip(layer.refs, layer.sources, _ref_nodes(layer), strict=True)
+        ):
+            redirected = rewire(layer, position, source)
             new_source = shift(source) if redirected is None else redirected
             new_ref = _written_ref(ref, new_source, new_index)
             if new_ref != ref:
@@ -560,24 +715,25 @@ _COMMA = re.compile(r"[ \t]*,")
 
 
 def _new_row_patches(
-    spec: ModelSpec, target: Layer, row: list[Any], comment: str, *, after: bool
+    spec: ModelSpec, target: Layer, rows: list[tuple[list[Any], str]], *, after: bool
 ) -> list[Patch]:
-    """Patches that add `row` right after (or before) `target`, laid out like its neighbours."""
+    """Patches that add `rows` (each with its comment) right after (or before) `target`, laid out
+    like its neighbours, in the order given."""
     text = spec.text
-    rows = _section_rows(spec, target)
+    section_rows = _section_rows(spec, target)
     flow = bool(spec.section_node(target.section).flow_style)
     position = target.position
-    anchor = _place(spec, rows[position])
-    row_text = flow_text(row, spaced=is_spaced(text[anchor.start : anchor.end]))
-    above = rows[position if after else position - 1] if after or position > 0 else None
+    anchor = _place(spec, section_rows[position])
+    spaced = is_spaced(text[anchor.start : anchor.end])
+    texts = [(flow_text(row, spaced=spaced), comment) for row, comment in rows]
+    above = section_rows[position if after else position - 1] if after or position > 0 else None
     gap = comment_gap(text, spec.span(above)[1]) if above is not None else None
     gap = gap or comment_gap(text, anchor.end)
+    following = _place(spec, section_rows[position + 1]) if position + 1 < len(section_rows) else None
     if after:
-        following = _place(spec, rows[position + 1]) if position + 1 < len(rows) else None
-        return _patches_after(text, anchor, following, row_text, comment, gap, flow)
-    previous = _place(spec, rows[position - 1]) if position > 0 else None
-    following = _place(spec, rows[position + 1]) if position + 1 < len(rows) else None
-    return _patches_before(text, anchor, previous, following, row_text, comment, gap, flow)
+        return _patches_after(text, anchor, following, texts, gap, flow)
+    previous = _place(spec, section_rows[position - 1]) if position > 0 else None
+    return _patches_before(text, anchor, previous, following, texts, gap, flow)
 
 
 def _indent(prefix: str, flow: bool) -> str:
@@ -588,45 +744,58 @@ def _indent(prefix: str, flow: bool) -> str:
     return prefix if match else blank_width(prefix) + "- "
 
 
+def _inline(texts: list[tuple[str, str]], *, leading: bool) -> str:
+    """New rows on a line shared with other rows: ``, [..], [..]`` (or ``[..], [..], ``)."""
+    return "".join(f", {row}" if leading else f"{row}, " for row, _comment in texts)
+
+
 def _patches_after(
-    text: str, t: _Place, following: _Place | None, row_text: str, comment: str,
+    text: str, t: _Place, following: _Place | None, texts: list[tuple[str, str]],
     gap: tuple[int, int] | None, flow: bool,
 ) -> list[Patch]:
     if following is not None and following.start < t.line_end:
-        return [Patch(t.end, t.end, f", {row_text}")]  # several rows on one line
+        return [Patch(t.end, t.end, _inline(texts, leading=True))]  # several rows on one line
     brk = break_after(text, t.line_end)
     indent = _indent(t.prefix, flow)
+
+    def lines(last: str) -> str:
+        """Each row on its own line; in a flow list every one but the last ends in a comma."""
+        ends = [","] * (len(texts) - 1) + [last] if flow else [""] * len(texts)
+        return "".join(brk + with_comment(indent + row + end, comment, gap)
+                       for (row, comment), end in zip(texts, ends, strict=True))
+
     if not flow:
-        return [Patch(t.line_end, t.line_end, brk + with_comment(indent + row_text, comment, gap))]
+        return [Patch(t.line_end, t.line_end, lines(""))]
     if _COMMA.match(t.tail):
-        return [Patch(t.line_end, t.line_end, brk + with_comment(f"{indent}{row_text},", comment, gap))]
+        return [Patch(t.line_end, t.line_end, lines(","))]
     closers = _CLOSERS.match(t.tail)
-    if closers:  # `[..]]  # 10`: a comma takes the bracket's place, the bracket closes the new row
-        line = with_comment(indent + row_text + closers.group(), comment, gap)
-        return [Patch(t.end, t.end + closers.end(), ","), Patch(t.line_end, t.line_end, brk + line)]
-    line = with_comment(indent + row_text, comment, gap)  # the last row, its list closed further down
-    if t.end == t.line_end:
-        return [Patch(t.end, t.end, "," + brk + line)]
-    return [Patch(t.end, t.end, ","), Patch(t.line_end, t.line_end, brk + line)]
+    if closers:  # `[..]]  # 10`: a comma takes the bracket's place, the bracket closes the last new row
+        moved = Patch(t.line_end, t.line_end, lines(closers.group()))
+        return [Patch(t.end, t.end + closers.end(), ","), moved]
+    if t.end == t.line_end:  # the last row, its list closed further down
+        return [Patch(t.end, t.end, "," + lines(""))]
+    return [Patch(t.end, t.end, ","), Patch(t.line_end, t.line_end, lines(""))]
 
 
 def _patches_before(
-    text: str, j: _Place, previous: _Place | None, following: _Place | None, row_text: str, comment: str,
+    text: str, j: _Place, previous: _Place | None, following: _Place | None, texts: list[tuple[str, str]],
     gap: tuple[int, int] | None, flow: bool,
 ) -> list[Patch]:
     if previous is not None and previous.end > j.line_start:
-        return [Patch(j.start, j.start, f"{row_text}, ")]  # several rows on one line
+        return [Patch(j.start, j.start, _inline(texts, leading=False))]  # several rows on one line
     comma = "," if flow else ""
     own_line = not j.prefix.strip() or (not flow and _BLOCK_ITEM.fullmatch(j.prefix))
     if own_line:
         brk = break_before(text, j.line_start) or break_after(text, j.line_end)
-        line = with_comment(j.prefix + row_text + comma, comment, gap)
-        return [Patch(j.line_start, j.line_start, line + brk)]
+        lines = "".join(with_comment(j.prefix + row + comma, comment, gap) + brk for row, comment in texts)
+        return [Patch(j.line_start, j.line_start, lines)]
     if flow and (following is None or following.start > j.line_end):  # `  [[..],`: take the opener's line
         brk = break_after(text, j.line_end)
-        line = with_comment(j.prefix + row_text + ",", comment, gap)
-        return [Patch(j.line_start, j.start, line + brk + blank_width(j.prefix))]
-    return [Patch(j.start, j.start, f"{row_text}, ")]
+        blank = blank_width(j.prefix)
+        lines = "".join(with_comment((j.prefix if k == 0 else blank) + row + ",", comment, gap) + brk
+                        for k, (row, comment) in enumerate(texts))
+        return [Patch(j.line_start, j.start, lines + blank)]
+    return [Patch(j.start, j.start, _inline(texts, leading=False))]
 
 
 def _removal_patches(spec: ModelSpec, target: Layer) -> list[Patch]:
