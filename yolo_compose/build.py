@@ -548,13 +548,11 @@ def fill_resolution_args(edit: EditResult, strides: dict[int, int], imgsz: int) 
 
     Returns what changed; an empty list means the built model already has the right values.
     """
-    module = edit.module
-    if module is None:
-        return []
     filled = []
-    for index in edit.inserted:
+    for index in _written_layers(edit):
+        module = edit.module_at(index) or edit.module
         stride = strides.get(index)
-        if stride is None:
+        if stride is None or module is None:
             continue
         written = list(edit.spec.layers[index].args)
         wanted = resolution_values(module, imgsz, stride)
@@ -571,17 +569,20 @@ def fill_resolution_args(edit: EditResult, strides: dict[int, int], imgsz: int) 
     return filled
 
 
+def _written_layers(edit: EditResult) -> list[int]:
+    """Indices of the rows the edit wrote a catalogue module into (inserted and replaced)."""
+    return sorted(set(edit.inserted) | set(edit.replaced))
+
+
 def attention_warnings(edit: EditResult, strides: dict[int, int], imgsz: int) -> list[str]:
     """Warnings for O(N^2) modules whose N x N attention at batch 16 would be large."""
-    module = edit.module
-    if module is None or module.complexity != "O(N^2)":
-        return []
-    heads_pos = next((k for k, arg in enumerate(module.args) if arg.name == "heads"), None)
     warnings = []
-    for index in edit.inserted:
+    for index in _written_layers(edit):
+        module = edit.module_at(index) or edit.module
         stride = strides.get(index)
-        if not stride:
+        if not stride or module is None or module.complexity != "O(N^2)":
             continue
+        heads_pos = next((k for k, arg in enumerate(module.args) if arg.name == "heads"), None)
         args = edit.spec.layers[index].args
         heads = int(args[heads_pos]) if heads_pos is not None and heads_pos < len(args) else 1
         tokens = (imgsz // stride) ** 2
@@ -623,7 +624,7 @@ def base_totals(edit: EditResult, measure: ModelMeasure, scale: str) -> tuple[in
     channels), so the base totals are the model's minus the inserted layers': exact, no second
     build. Anything else (a remove, a shape-changing module) builds and measures the base.
     """
-    if edit.action == "insert" and _shape_preserving(measure, edit.inserted):
+    if edit.only_inserts and _shape_preserving(measure, edit.inserted):
         inserted = [layer for layer in measure.layers if layer.index in edit.inserted]
         return (
             measure.params - sum(layer.params for layer in inserted),

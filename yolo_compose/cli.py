@@ -48,7 +48,17 @@ def fail(exc: ComposeError) -> NoReturn:
 
 # --- insert / remove (composer) -------------------------------------------------------------
 _SPEC_HELP = "SPEC: an index (8; -1 = last), a module name (SPPF), Module:k (C3k2:2, C3k2:last) or `backbone`"
-_AFTER_HELP = f"Insert after this layer; its consumers then read the new one. {_SPEC_HELP}."
+_MULTI_SPEC_HELP = (
+    "Repeat it, or select several layers with Module:all (C3k2:all); a section qualifier counts in one "
+    "section (head:C3k2:2, head:C3k2:all, backbone:Conv:all). Every SPEC names a layer of the base"
+)
+_AFTER_HELP = (
+    f"Insert after this layer; its consumers then read the new one. {_SPEC_HELP}. {_MULTI_SPEC_HELP}."
+)
+_BEFORE_HELP = (
+    "Insert in front of this layer; it then reads the new one. Before a multi-input layer (Detect, "
+    f"Concat, ...) one new layer per input, read only by it. SPEC as for --after. {_MULTI_SPEC_HELP}."
+)
 _BASE_HELP = "Bundled ultralytics model (yolo11n, yolov8s-seg, yolov8n-p2, ...) or a model YAML file."
 _OUTPUT_HELP = (
     "Output file; default <base name with scale>-<module>.yaml in the current folder "
@@ -92,12 +102,12 @@ def insert_command(
     module: Annotated[str, typer.Argument(help="Module to insert (see `yolo-compose modules`), e.g. halo.")],
     base: Annotated[str, typer.Option("--base", "-b", help=_BASE_HELP)],
     after: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option("--after", help=_AFTER_HELP),
     ] = None,
     before: Annotated[
-        str | None,
-        typer.Option("--before", help="Insert in front of this single-input layer. SPEC as for --after."),
+        list[str] | None,
+        typer.Option("--before", help=_BEFORE_HELP),
     ] = None,
     args: Annotated[
         str | None,
@@ -121,12 +131,14 @@ def insert_command(
         typer.Option("--import", help="Import a Python module that registers extra modules."),
     ] = None,
 ) -> None:
-    """Insert an attention module after (or before) a layer; every reference is renumbered.
+    """Insert an attention module after (or before) layers; every reference is renumbered.
 
     Consumers of the --after layer read the new layer; all other refs keep their layers. The YAML
-    is written only after the edit (and the build, unless --no-build) succeeded.
+    is written only after the edit (and the build, unless --no-build) succeeded. --after and
+    --before may be repeated and may select several layers (C3k2:all); all are one edit.
 
     Example: yolo-compose insert halo --after 8 --base yolo11n   (writes yolo11n-halo.yaml)
+    Example: yolo-compose insert halo --before Detect --base yolo11n   (one per detection scale)
     """
     from .composer.edit import compose_insert, note_unfilled_resolution, output_target, parse_args_json
     from .modules import import_user_modules

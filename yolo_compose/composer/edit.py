@@ -401,6 +401,7 @@ def remove_layer(spec: ModelSpec, target_spec: str | int) -> EditResult:
         rewired=rewired,
         comments_renumbered=len(renumbered),
         default_output_name=output_name(_source_name(spec), f"no{removed}"),
+        steps=[EditStep("remove", "", "", removed, target.module, (), (row,))],
     )
 
 
@@ -433,22 +434,38 @@ def compose_insert(
     base: str | Path,
     module: ModuleSpec | str,
     *,
-    after: str | int | None = None,
-    before: str | int | None = None,
+    after: str | int | Sequence[str | int] | None = None,
+    before: str | int | Sequence[str | int] | None = None,
     args: list[Any] | None = None,
     scale: str | None = None,
 ) -> EditResult:
     """Resolve a base (bundled name or file), load it and insert `module`; nothing is written.
 
-    `scale` only shapes the default output name (ultralytics takes the scale from the file name).
+    `after` and `before` each take one SPEC or a list of them (every one addressing the base's
+    layers). `scale` only shapes the default output name (ultralytics takes the scale from the
+    file name).
     """
     resolved = resolve_base(base)
     spec = ModelSpec.load(resolved.path)
     _check_scale(spec, scale)
-    result = insert_layer(spec, module, after=after, before=before, args=args)
+    afters, befores = _spec_list(after), _spec_list(before)
+    if len(afters) + len(befores) == 1:
+        result = insert_layer(spec, module, after=afters[0] if afters else None,
+                              before=befores[0] if befores else None, args=args)
+    else:
+        result = insert_layers(spec, module, after=afters, before=befores, args=args)
     result.base = resolved
     result.default_output_name = output_name(resolved.name, result.module.name, scale)  # type: ignore[union-attr]
     return result
+
+
+def _spec_list(value: str | int | Sequence[str | int] | None) -> list[str | int]:
+    """One SPEC, a list of them, or none, as a list."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int)):
+        return [value]
+    return list(value)
 
 
 def note_unfilled_resolution(edit: EditResult) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ..composer.edit import EditResult, Rewire
+from ..composer.edit import EditResult, EditStep, Rewire
 from .console import print_json, stderr_console
 
 
@@ -32,7 +32,13 @@ def render_edit_json(edit: EditResult, *, output: str | None, build: dict[str, A
 
 
 def headline(edit: EditResult) -> str:
-    """One line saying what the edit did, e.g. 'inserted layer 9 HaloAttention after layer 8 (C3k2)'."""
+    """What the edit did, e.g. 'inserted layer 9 HaloAttention after layer 8 (C3k2)'; a change of
+    several edits gets one line per edit under a line that counts them."""
+    if len(edit.steps) > 1 or (edit.steps and len(edit.steps[0].new_indices) > 1):
+        base = f" to {edit.base.name}" if edit.base is not None else ""
+        lines = [f"{len(edit.steps)} edit{'s' * (len(edit.steps) != 1)}{base}:"]
+        lines += [f"  {step_line(step)}" for step in edit.steps]
+        return "\n".join(lines)
     base = f" into {edit.base.name}" if edit.base is not None else ""
     if edit.action == "insert":
         row = _row_text(edit.row)
@@ -42,6 +48,17 @@ def headline(edit: EditResult) -> str:
         )
     source = edit.base.name if edit.base is not None else "the model"
     return f"removed layer {edit.removed_index} {_row_text(edit.row)} from {source}"
+
+
+def step_line(step: EditStep) -> str:
+    """One edit of a change: 'insert HaloAttention before layer 23 (Detect) -> layers 23, 24, 25'."""
+    rows = ", ".join(_row_text(row) for row in step.rows)
+    if step.action == "remove":
+        return f"remove layer {step.target} {rows}"
+    where = f"{step.placement + ' ' if step.placement else ''}layer {step.target} ({step.target_module})"
+    written = ", ".join(str(i) for i in step.new_indices)
+    noun = "layer" if len(step.new_indices) == 1 else "layers"
+    return f"{step.action} {step.module} {where} -> {noun} {written}: {rows}"
 
 
 def moved_ranges(index_map: dict[int, int]) -> list[str]:
