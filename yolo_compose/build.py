@@ -160,6 +160,7 @@ class BuildSummary:
     #: forward passes they warn about; renderers then need not repeat them.
     warnings_reported: bool = False
     output_path: str = ""  # the file the CLI writes (its default name unless told otherwise)
+    replaced: list[int] = field(default_factory=list)  # layers whose row a replace swapped
 
     @property
     def file_scale(self) -> str:
@@ -179,6 +180,7 @@ class BuildSummary:
         return {
             "model": self.model.to_dict(),
             "inserted": list(self.inserted),
+            "replaced": list(self.replaced),
             "rewired": {str(k): v for k, v in sorted(self.rewired.items())},
             "base": {
                 "name": self.base_name,
@@ -617,7 +619,45 @@ def _shape_preserving(measure: ModelMeasure, indices: list[int]) -> bool:
     )
 
 
-def base_totals(edit: EditResult, measure: ModelMeasure, scale: str) -> tuple[int, float, bool]:
+def measure_input(edit: EditResult, scale: str, imgsz: int) -> ModelMeasure | None:
+    """The model the change was made to, built and measured at `scale` (None when unknown)."""
+    if edit.input_text:
+        text, name = edit.input_text, (edit.base.path.name if edit.base is not None else "model.yaml")
+    elif edit.base is not None:
+        text, name = edit.base.path.read_text(encoding="utf-8"), edit.base.path.name
+    else:
+        return None
+    model = build_model(text, source_name=name, scale=scale or None)
+    return measure_built(model, source_name=name, imgsz=imgsz, check_sizes=False,
+                         with_ultralytics_gflops=False)
+
+
+def check_replaced_shapes(edit: EditResult, base: ModelMeasure, scale: str) -> None:
+    """Refuse a replace whose new module cannot give the replaced layer's output shape.
+
+    Our modules keep their input's shape, so the replaced layer must have kept its own (in the
+    model the change was made to, as built): else the layers that read it would get other
+    channels. The message names the `insert` command that works instead.
+    """
+    inverse = {new: old for old, new in edit.index_map.items()}
+    by_index = {layer.index: layer for layer in base.layers}
+    for index in edit.replaced:
+        module = edit.module_at(index)
+        old = by_index.get(inverse.get(index, -1))
+        if module is None or not module.keeps_channels or old is None or old.in_shape == old.out_shape:
+            continue
+        base_name = edit.base.name if edit.base is not None else (edit.spec.source or "MODEL")
+        raise BuildError(
+            f"layer {index}: cannot replace {old.module} with {module.yaml_name}: {old.module} maps "
+            f"{old.in_shape} to {old.out_shape} at scale {scale or '-'}, and {module.yaml_name} keeps its "
+            f"input's shape; insert it instead: yolo-compose insert {module.name} --after {old.index} "
+            f"--base {base_name}"
+        )
+
+
+def base_totals(
+    edit: EditResult, measure: ModelMeasure, scale: str, base: ModelMeasure | None = None
+) -> tuple[int, float, bool]:
     """Params and GFLOPs of the base model at the same scale and imgsz.
 
     A shape-preserving insert leaves every other layer exactly as it was (same inputs, same
@@ -631,12 +671,10 @@ def base_totals(edit: EditResult, measure: ModelMeasure, scale: str) -> tuple[in
             measure.gflops - sum(layer.gflops for layer in inserted),
             True,
         )
-    if edit.base is None:
+    if base is None or base.imgsz != measure.imgsz:
+        base = measure_input(edit, scale, measure.imgsz)
+    if base is None:
         return measure.params, measure.gflops, True
-    text = edit.base.path.read_text(encoding="utf-8")
-    model = build_model(text, source_name=edit.base.path.name, scale=scale or None)
-    base = measure_built(model, source_name=edit.base.path.name, imgsz=measure.imgsz, check_sizes=False,
-                         with_ultralytics_gflops=False)
     return base.params, base.gflops, False
 
 
@@ -695,6 +733,9 @@ def _build_and_summarize(
 ) -> BuildSummary:
     """build_and_summarize's work, inside validation_threads()."""
     chosen = choose_scale(edit, scale)
+    base = measure_input(edit, chosen, imgsz) if edit.replaced else None
+    if base is not None:
+        check_replaced_shapes(edit, base, chosen)
     source_name = edit.default_output_name or (edit.spec.source or "model.yaml")
     model_dict = parse_model_dict(edit.spec.dump(), source_name=source_name, scale=chosen or None)
     model = build_from_dict(model_dict, source_name=source_name)
@@ -709,7 +750,7 @@ def _build_and_summarize(
         model_dict = parse_model_dict(edit.spec.dump(), source_name=source_name, scale=chosen or None)
         model, probed = build_from_dict(model_dict, source_name=source_name), ()
     measure = measure_built(model, source_name=source_name, imgsz=imgsz, already_run=probed)
-    base_params, base_gflops, derived = base_totals(edit, measure, chosen)
+    base_params, base_gflops, derived = base_totals(edit, measure, chosen, base)
     scales = [ScaleResult(chosen, measure.params, measure.gflops)] if all_scales else []
     if all_scales:
         scales += [_measure_scale(model_dict, s, source_name, imgsz) for s in edit.spec.scales if s != chosen]
@@ -727,6 +768,7 @@ def _build_and_summarize(
         warnings=warnings,
         warnings_reported=on_warning is not None,
         output_path=output,
+        replaced=list(edit.replaced),
     )
 
 

@@ -191,6 +191,74 @@ def remove_command(
     _report(edit, target, as_json=json_output)
 
 
+@app.command("replace")
+def replace_command(
+    layer: Annotated[str, typer.Argument(help=f"Layer to replace (single-input). {_SPEC_HELP}.")],
+    module: Annotated[str, typer.Option("--with", help="Module to put in its place, e.g. halo.")],
+    base: Annotated[str, typer.Option("--base", "-b", help=_BASE_HELP)],
+    args: Annotated[
+        str | None,
+        typer.Option("--args", help="Module YAML args as a JSON list, e.g. '[2, 1]' (default: the module's)"),
+    ] = None,
+    scale: Annotated[
+        str | None, typer.Option("--scale", help="Scale letter to build and to name the output (n/s/m/l/x).")
+    ] = None,
+    imgsz: Annotated[int, typer.Option("--imgsz", help="Image size the build checks.")] = 640,
+    all_scales: Annotated[
+        bool, typer.Option("--all-scales", help="Build every scale the model defines.")
+    ] = False,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Output file; default <base>-<module>-for<N>.yaml. '-': stdout."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
+    no_build: Annotated[
+        bool, typer.Option("--no-build", help="Only edit the YAML; skip the build and its channel check.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+    import_: Annotated[
+        list[str] | None,
+        typer.Option("--import", help="Import a Python module that registers extra modules."),
+    ] = None,
+) -> None:
+    """Replace a layer by a module: its row is swapped, its consumers read the new one (same index).
+
+    Refused when the module cannot give the replaced layer's output channels (the build measures
+    them; our modules keep their input's channels), naming the `insert` that works instead.
+
+    Example: yolo-compose replace SPPF --with halo --base yolo11n
+    """
+    from .composer.edit import (
+        compose_replace,
+        note_unchecked_replace,
+        note_unfilled_resolution,
+        output_target,
+    )
+    from .modules import import_user_modules
+
+    if json_output and output == "-":
+        fail(ComposeError("--json and -o - both write to stdout; choose one"))
+    try:
+        import_user_modules(import_ or [])
+        from .composer.edit import parse_args_json
+
+        row_args = parse_args_json(args) if args is not None else None
+        edit = compose_replace(base, layer, module, args=row_args, scale=scale)
+        target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
+        summary = None
+        if no_build:
+            note_unfilled_resolution(edit)
+            note_unchecked_replace(edit)
+        else:
+            from .build import build_and_summarize
+
+            summary = build_and_summarize(edit, scale=scale, imgsz=imgsz, all_scales=all_scales)
+        _emit_yaml(edit.dump(), target)
+    except ComposeError as exc:
+        fail(exc)
+    _report(edit, target, as_json=json_output, summary=summary)
+
+
 # --- end insert / remove --------------------------------------------------------------------
 
 # --- modules (registry) ---------------------------------------------------------------------

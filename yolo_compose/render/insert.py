@@ -46,6 +46,9 @@ def headline(edit: EditResult) -> str:
             f"inserted layer {edit.new_index} {row}{base}, {edit.placement} layer "
             f"{edit.target} ({edit.target_module})"
         )
+    if edit.action == "replace":
+        of = f" of {edit.base.name}" if edit.base is not None else ""
+        return f"replaced layer {edit.target} ({edit.target_module}){of} by {_row_text(edit.row)}"
     source = edit.base.name if edit.base is not None else "the model"
     return f"removed layer {edit.removed_index} {_row_text(edit.row)} from {source}"
 

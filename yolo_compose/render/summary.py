@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 INSERTED_STYLE = "bold green"
 REWIRED_MARK = "*"
+REPLACED_MARK = "="
 EXAMPLE_DATA = "coco8.yaml"
 
 
@@ -94,11 +95,13 @@ def layer_table(summary: BuildSummary) -> Table:
             table.add_column(name, justify=justify, overflow="fold", **width)
         else:
             table.add_column(name, justify=justify, no_wrap=True, min_width=len(name))
-    inserted = set(summary.inserted)
+    inserted, replaced = set(summary.inserted), set(summary.replaced)
     for layer in model.layers:
         mark = REWIRED_MARK if layer.index in summary.rewired else ""
-        style = INSERTED_STYLE if layer.index in inserted and not no_color() else None
-        label = f"{layer.index}{mark}" if layer.index not in inserted else f"{layer.index}+"
+        mark = "+" if layer.index in inserted else REPLACED_MARK if layer.index in replaced else mark
+        written = layer.index in inserted or layer.index in replaced
+        style = INSERTED_STYLE if written and not no_color() else None
+        label = f"{layer.index}{mark}"
         table.add_row(
             label,
             from_text(layer.from_),
@@ -139,7 +142,7 @@ def totals_lines(summary: BuildSummary) -> list[str]:
 
 def legend_line() -> str:
     return (
-        f"+ inserted layer   {REWIRED_MARK} `from` rewritten by the edit   "
+        f"+ inserted layer   {REPLACED_MARK} replaced layer   {REWIRED_MARK} `from` rewritten by the edit   "
         "c1 = input channels injected at build"
     )
 
