@@ -259,6 +259,126 @@ def replace_command(
     _report(edit, target, as_json=json_output, summary=summary)
 
 
+# --- apply / templates (recipes) ------------------------------------------------------------
+_TEMPLATES_HELP = "Folder of user templates (repeatable; also $YOLO_COMPOSE_TEMPLATES)."
+
+
+def _parse_sets(sets: list[str]) -> dict[str, str]:
+    """--set KEY=VALUE pairs as a dict."""
+    values = {}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ComposeError(f"--set {item!r}: expected KEY=VALUE, e.g. --set module=cbam")
+        values[key] = value
+    return values
+
+
+@app.command("apply")
+def apply_command(
+    recipe: Annotated[str, typer.Argument(help="Recipe file (.yaml) or template name (see `templates`).")],
+    base: Annotated[
+        str | None, typer.Option("--base", "-b", help=f"{_BASE_HELP} Default: the recipe's `base:`.")
+    ] = None,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="Recipe param KEY=VALUE, e.g. --set module=cbam.")
+    ] = None,
+    scale: Annotated[
+        str | None, typer.Option("--scale", help="Scale to build and to name the output (default: recipe's).")
+    ] = None,
+    imgsz: Annotated[
+        int | None, typer.Option("--imgsz", help="Image size the build checks (default: recipe's, else 640).")
+    ] = None,
+    all_scales: Annotated[
+        bool, typer.Option("--all-scales", help="Build every scale the model defines.")
+    ] = False,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Output file; default <base>-<recipe name>.yaml. '-': stdout."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
+    no_build: Annotated[
+        bool, typer.Option("--no-build", help="Only edit the YAML; skip the build (imports no torch).")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+    templates: Annotated[list[str] | None, typer.Option("--templates", help=_TEMPLATES_HELP)] = None,
+    import_: Annotated[
+        list[str] | None,
+        typer.Option("--import", help="Import a Python module that registers extra modules."),
+    ] = None,
+) -> None:
+    """Apply a recipe (several insert/remove/replace edits) to a base, build it and summarise.
+
+    The written file starts with one comment line naming the base, its hash and the recipe;
+    `validate` reports the file once the recipe no longer makes it (YC070).
+
+    Example: yolo-compose apply attention-after-sppf --base yolov8s
+    """
+    from . import __version__
+    from .composer.edit import note_unchecked_replace, note_unfilled_resolution, output_target
+    from .composer.recipe import (
+        apply_recipe,
+        base_shown,
+        provenance_line,
+        recipe_command,
+        recipe_ref,
+        with_provenance,
+    )
+    from .composer.templates import load_named
+    from .modules import import_user_modules
+
+    if json_output and output == "-":
+        fail(ComposeError("--json and -o - both write to stdout; choose one"))
+    try:
+        import_user_modules(import_ or [])
+        values = _parse_sets(sets or [])
+        loaded = load_named(recipe, templates or [])
+        loaded = loaded.with_params(values) if values else loaded
+        chosen_scale = scale or (loaded.scales[0] if loaded.scales else None)
+        edit = apply_recipe(loaded, base, scale=chosen_scale)
+        target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
+        summary = None
+        if no_build:
+            note_unfilled_resolution(edit)
+            note_unchecked_replace(edit)
+        else:
+            from .build import build_and_summarize
+
+            summary = build_and_summarize(edit, scale=chosen_scale, imgsz=imgsz or loaded.imgsz or 640,
+                                          all_scales=all_scales)
+        ref = loaded.ref if loaded.ref != loaded.path else recipe_ref(loaded.path, target)
+        header = provenance_line(__version__, base_shown(edit.base, target), edit.input_text,
+                                 recipe_command(ref, values))
+        _emit_yaml(with_provenance(edit.dump(), header), target)
+    except ComposeError as exc:
+        fail(exc)
+    _report(edit, target, as_json=json_output, summary=summary)
+
+
+@app.command("templates")
+def templates_command(
+    name: Annotated[str | None, typer.Argument(help="Show one template: its recipe and an example.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    templates: Annotated[list[str] | None, typer.Option("--templates", help=_TEMPLATES_HELP)] = None,
+) -> None:
+    """List the bundled (and your) templates: name, what, where, which bases; or show one.
+
+    Example: yolo-compose templates attention-before-detect
+    """
+    from .composer.templates import all_templates, load_named
+    from .render.templates import render_template_detail, render_template_table
+
+    try:
+        if name is None:
+            render_template_table(all_templates(templates or []), as_json=json_output)
+        else:
+            render_template_detail(load_named(name, templates or []), as_json=json_output)
+    except ComposeError as exc:
+        fail(exc)
+
+
+# --- end apply / templates ------------------------------------------------------------------
+
 # --- end insert / remove --------------------------------------------------------------------
 
 # --- modules (registry) ---------------------------------------------------------------------
