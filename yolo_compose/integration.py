@@ -170,6 +170,8 @@ def _module_classes(target: str) -> list[type]:
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
     classes = [getattr(module, attr)]
+    if module_name.startswith("ultralytics."):  # ultralytics' own block: allow just that class
+        return classes
     package = module_name.rpartition(".")[0]
     siblings = [m for name, m in list(sys.modules.items()) if package and name.startswith(f"{package}.")]
     for source in [module, *siblings]:

@@ -128,3 +128,57 @@ FLATTEN = register(
     )
 )
 # --- end flatten -----------------------------------------------------------------------------
+
+# --- ultralytics' own blocks that a YAML cannot name -------------------------------------------
+# ultralytics.nn.modules ships these, but ultralytics.nn.tasks does not import them, so a YAML row
+# naming one fails with KeyError in parse_model. Each keeps its input's channels and takes them as
+# its first argument, so the same adapter (Module(c1, *args)) builds them; the built model holds
+# ultralytics' own class, and a checkpoint loads without yolo-compose.
+CBAM = register(
+    ModuleSpec(
+        name="cbam",
+        yaml_name="CBAM",
+        target="ultralytics.nn.modules.conv:CBAM",
+        summary="ultralytics' CBAM: channel attention, then spatial attention (a k x k conv on pooled maps)",
+        args=(ArgSpec("kernel_size", "int", 7, "kernel of the spatial-attention conv: 3 or 7"),),
+        complexity="O(N)",
+        size_constraints="any H, W",
+        amp_notes="ultralytics' own module",
+        paper="CBAM: Convolutional Block Attention Module, arXiv:1807.06521",
+        extra={"source": "ultralytics.nn.modules.conv.CBAM (not reachable from a plain YAML)"},
+    )
+)
+CHANNEL_ATTENTION = register(
+    ModuleSpec(
+        name="channel-attention",
+        yaml_name="ChannelAttention",
+        target="ultralytics.nn.modules.conv:ChannelAttention",
+        summary="ultralytics' channel attention: a sigmoid gate per channel from global average pooling",
+        aliases=("se-gate",),
+        complexity="O(N)",
+        size_constraints="any H, W",
+        amp_notes="ultralytics' own module",
+        paper="CBAM: Convolutional Block Attention Module, arXiv:1807.06521 (its channel branch)",
+        extra={"source": "ultralytics.nn.modules.conv.ChannelAttention (not reachable from a plain YAML)"},
+    )
+)
+PSA_BLOCK = register(
+    ModuleSpec(
+        name="psablock",
+        yaml_name="PSABlock",
+        target="ultralytics.nn.modules.block:PSABlock",
+        summary="ultralytics' PSABlock (the block inside C2PSA): global multi-head attention + a conv FFN",
+        args=(
+            ArgSpec("attn_ratio", "float", 0.5, "key dimension as a fraction of the head dimension"),
+            ArgSpec("num_heads", "int", 4, "attention heads; c1 must be divisible by them"),
+            ArgSpec("shortcut", "bool", True, "residual connections around attention and FFN"),
+        ),
+        complexity="O(N^2)",
+        levels=("P5",),
+        size_constraints="any H, W",
+        amp_notes="ultralytics' own module",
+        paper="YOLOv10 / YOLO11 partial self-attention (PSA) block",
+        extra={"source": "ultralytics.nn.modules.block.PSABlock (not reachable from a plain YAML)"},
+    )
+)
+# --- end ultralytics' own blocks ---------------------------------------------------------------
