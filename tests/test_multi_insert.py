@@ -172,3 +172,12 @@ def test_cli_before_detect_builds_and_reports_every_edit(tmp_path) -> None:
                    cwd=tmp_path)
     assert rich.returncode == 0, rich.stderr
     assert "insert halo before layer 23 (Detect) -> layers 23, 24, 25" in rich.stderr.replace("\n", " ")
+
+
+def test_no_build_note_names_every_new_row_with_unfilled_args() -> None:
+    from yolo_compose.composer.edit import compose_insert, note_unfilled_resolution
+
+    edit = compose_insert("yolo11n", "mhsa", before=["Detect"])
+    note_unfilled_resolution(edit)
+    assert len(edit.warnings) == 1
+    assert "(layer 23: width=20, height=20; layer 24: width=20, height=20; layer 25:" in edit.warnings[0]

@@ -558,18 +558,22 @@ def note_unfilled_resolution(edit: EditResult) -> None:
     A resolution arg is the feature-map size at the insertion point (imgsz // stride); without a
     build the stride is unknown, so the module's default stands in the written row.
     """
-    module = edit.module
-    if module is None or len(edit.row) < 4:
+    found = []
+    for index in sorted(set(edit.inserted) | set(edit.replaced)):
+        module = edit.module_at(index) or edit.module
+        args = list(edit.spec.layers[index].args)
+        unfilled = [] if module is None else [
+            f"{arg.name}={args[i]!r}" for i, arg in enumerate(module.args) if arg.resolution and i < len(args)
+        ]
+        if unfilled:
+            found.append((index, ", ".join(unfilled)))
+    if not found:
         return
-    args = list(edit.row[3])
-    unfilled = [
-        f"{arg.name}={args[i]!r}" for i, arg in enumerate(module.args) if arg.resolution and i < len(args)
-    ]
-    if unfilled:
-        edit.warnings.append(
-            f"not built, so the trained-size args keep their defaults ({', '.join(unfilled)}); "
-            "build (drop --no-build) to fill them from --imgsz and the stride at the insertion point"
-        )
+    listed = found[0][1] if len(found) == 1 else "; ".join(f"layer {i}: {args}" for i, args in found)
+    edit.warnings.append(
+        f"not built, so the trained-size args keep their defaults ({listed}); "
+        "build (drop --no-build) to fill them from --imgsz and the stride at the insertion point"
+    )
 
 
 def compose_remove(base: str | Path, target: str | int, *, scale: str | None = None) -> EditResult:
