@@ -7,7 +7,13 @@ The rules, for a new layer at global index ``g``:
   yolo11 feeds the attended P3 to both layer 17 and Detect.
 - ``--before J`` puts it in front of a single-input layer J (``g = J``): the new layer reads what J
   read, and J reads the new layer.
+- ``--before H`` where H reads several layers (Detect, Concat, ...) puts one new layer per input
+  in front of H, each reading that input; only H reads them, every other consumer keeps the original.
+- Several targets are one edit (:func:`insert_layers`, :func:`insert_many`): every target names a
+  layer of the input, so their order does not matter; inserts at one point chain in the order
+  given (after T: ``T -> A1 -> A2 -> T's consumers``; rows after T come before rows before T+1).
 - ``remove R`` deletes a single-input layer; its consumers then read its input.
+- ``replace R`` swaps R's row for a module's row (same index, same ``from``): nothing renumbers.
 
 Every other reference keeps pointing at the same layer it did. A reference keeps its style:
 an absolute index stays absolute (and shifts when its layer moves), a relative one stays relative
