@@ -5,21 +5,29 @@ Nothing here imports torch or ultralytics. The main entry points:
 - :func:`compose_insert` / :func:`compose_remove`: resolve a base (bundled name or file), load it
   and edit it, returning an :class:`EditResult` (nothing is written);
 - :func:`insert_layer` / :func:`remove_layer`: the same edits on a loaded :class:`ModelSpec`;
-- :func:`resolve_layer`: the layer a SPEC (``8``, ``-1``, ``SPPF``, ``C3k2:2``, ``backbone``) names.
+- :func:`insert_layers`: several targets (``C3k2:all``, ``--before Detect``) as one edit;
+- :func:`compose_replace` / :func:`replace_layer`: swap one layer's row for a module's;
+- :func:`resolve_layer`: the layer a SPEC (``8``, ``-1``, ``SPPF``, ``C3k2:2``, ``backbone``) names,
+  :func:`resolve_layers` the layers one selects (``C3k2:all``, ``head:C3k2:all``);
+- :mod:`.recipe` and :mod:`.templates`: recipes of several edits, and the bundled templates.
 """
 
 from ..errors import ComposeError
-from .address import SPEC_FORMS, resolve_layer
+from .address import SPEC_FORMS, resolve_layer, resolve_layers
 from .bases import Base, bundled_models, bundled_names, guess_scale, resolve_base, ultralytics_root
 from .edit import (
     EditResult,
+    EditStep,
     Rewire,
     compose_insert,
     compose_remove,
+    compose_replace,
     insert_layer,
+    insert_layers,
     output_name,
     parse_args_json,
     remove_layer,
+    replace_layer,
 )
 from .spec import HEAD_MODULES, INPUT, MULTI_INPUT_MODULES, Layer, ModelSpec, absolute_source
 
@@ -31,6 +39,7 @@ __all__ = [
     "Base",
     "ComposeError",
     "EditResult",
+    "EditStep",
     "Layer",
     "ModelSpec",
     "Rewire",
@@ -39,12 +48,16 @@ __all__ = [
     "bundled_names",
     "compose_insert",
     "compose_remove",
+    "compose_replace",
     "guess_scale",
     "insert_layer",
+    "insert_layers",
     "output_name",
     "parse_args_json",
     "remove_layer",
+    "replace_layer",
     "resolve_base",
     "resolve_layer",
+    "resolve_layers",
     "ultralytics_root",
 ]
