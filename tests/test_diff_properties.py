@@ -30,7 +30,7 @@ def graphs(draw: st.DrawFn, min_size: int = 2, max_size: int = 12, distinct: boo
     in channels or module); otherwise content comes from a small pool and repeats often.
     """
     size = draw(st.integers(min_size, max_size))
-    channels = iter(draw(st.lists(st.integers(1, 64), min_size=size, max_size=size, unique=True)))
+    channels = iter(draw(st.lists(st.integers(1, max(64, size)), min_size=size, max_size=size, unique=True)))
 
     def args() -> list:
         return [next(channels) * 16] if distinct else draw(st.sampled_from(ARGS))
@@ -89,14 +89,15 @@ def change_args(nodes: list[Node], position: int, args: list) -> list[Node]:
 
 @st.composite
 def edited(
-    draw: st.DrawFn, max_ops: int = 4, distinct: bool = True, copies: bool = False
+    draw: st.DrawFn, max_ops: int = 4, distinct: bool = True, copies: bool = False, min_size: int = 2,
+    max_size: int = 12,
 ) -> tuple[list[Node], list[Node], list[str]]:
     """(A, B, script): B is A after a random script of inserts, removes and argument changes.
 
     Inserted rows are a new module (args possibly equal to a row's), or with ``copies`` may copy
     an existing row's content.
     """
-    a = draw(graphs(distinct=distinct))
+    a = draw(graphs(min_size, max_size, distinct=distinct))
     b, script = list(a), []
     for step in range(draw(st.integers(0, max_ops))):
         op = draw(st.sampled_from(["insert", "remove", "change"]))
