@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from yolo_compose.composer.diff import Node
+
 Row = tuple[tuple[int, ...], int, str, list[Any]]
 
 _WIDTHS = [(64, 160), (128, 320), (256, 640), (384, 960), (512, 1280)]
@@ -68,7 +70,7 @@ def yolov7_like(stages: int = 5, depth: int = 6, *, doubled: bool = False) -> li
     for level in reversed(levels[1:-1]):
         width = build.rows[level][3][0] // 2
         build.add("Conv", [width, 1, 1])
-        build.add("nn.Upsample", [None, 2, "nearest"])
+        build.add("nn.Upsample", ["None", 2, "nearest"])  # as ultralytics writes it: a string
         build.add("Conv", [width, 1, 1], level)
         build.add("Concat", [1], len(build.rows) - 1, len(build.rows) - 2)
         ups.append(build.block(len(build.rows) - 1, width, width, depth, head=True, doubled=doubled))
@@ -84,16 +86,20 @@ def yolov7_like(stages: int = 5, depth: int = 6, *, doubled: bool = False) -> li
 
 
 def about(layers: int) -> list[Row]:
-    """A yolov7-like model with about ``layers`` rows (more stages, deeper blocks as it grows)."""
+    """A yolov7-like model with about ``layers`` rows: the depth (2 to 8) and number of stages
+    that come closest (a model's length grows by the same rows with each stage)."""
     best: list[Row] = []
-    for stages in range(2, 400):
-        for depth in (2, 4, 6, 8):
-            rows = yolov7_like(stages, depth)
-            if not best or abs(len(rows) - layers) < abs(len(best) - layers):
-                best = rows
-        if len(yolov7_like(stages, 2)) > layers:
-            break
+    for depth in (2, 4, 6, 8):
+        two, three = len(yolov7_like(2, depth)), len(yolov7_like(3, depth))
+        rows = yolov7_like(max(2, 2 + round((layers - two) / (three - two))), depth)
+        if not best or abs(len(rows) - layers) < abs(len(best) - layers):
+            best = rows
     return best
+
+
+def to_nodes(rows: list[Row]) -> list[Node]:
+    """The rows as the diff's graph nodes (what :func:`to_yaml` then loading would give)."""
+    return [Node(module, repeats, args, sources, len(sources) > 1) for sources, repeats, module, args in rows]
 
 
 def insert_after(rows: list[Row], after: int, module: str, args: list[Any]) -> list[Row]:
@@ -126,7 +132,7 @@ def to_yaml(rows: list[Row]) -> str:
         sources, repeats, module, args = rows[index]
         refs = [ref(index, s) for s in sources]
         from_ = str(refs[0]) if len(refs) == 1 else "[" + ", ".join(map(str, refs)) + "]"
-        shown = ", ".join("None" if a is None else str(a) for a in args)
+        shown = ", ".join(map(str, args))
         return f"  - [{from_}, {repeats}, {module}, [{shown}]]  # {index}"
 
     lines = ["nc: 80", "depth_multiple: 1.0", "width_multiple: 1.0", "", "backbone:"]
