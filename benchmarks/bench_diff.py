@@ -10,7 +10,8 @@ diff's scale tests use, ``tests/_yolov7_like.py``):
   changed args, at 24 to 5,000 layers: the curve should be about linear.
 
 ``diff_specs`` time is the best of ``--repeat`` runs on specs loaded beforehand (loading is not
-the alignment's); peak memory is what ``tracemalloc`` sees allocated during one more run.
+the alignment's); peak memory is what ``tracemalloc`` sees allocated during one more run;
+``align_nodes`` is the alignment alone (best of ``--repeat``), on the graph nodes of the two specs.
 
     python benchmarks/bench_diff.py [--repeat 5] [--cli-repeat 7] [--sizes 24 50 ...]
 """
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from _yolov7_like import Row, about, change_args, insert_after, to_yaml, yolov7_like
 
-from yolo_compose.composer.diff import DiffResult, diff_specs
+from yolo_compose.composer.diff import DiffResult, align_nodes, diff_specs, spec_nodes
 from yolo_compose.composer.spec import ModelSpec
 
 SIZES = [24, 50, 100, 250, 500, 1000, 2000, 5000]
@@ -50,17 +51,21 @@ def near_identical(layers: int) -> tuple[list[Row], list[Row]]:
     return rows, insert_after(edited, convs[int(len(convs) * 0.35)], "HaloAttention", [2, 1])
 
 
-def measure(a: ModelSpec, b: ModelSpec, repeat: int) -> tuple[float, float, DiffResult]:
-    """Best wall seconds of diff_specs, its peak traced MiB, and its result."""
+def measure(a: ModelSpec, b: ModelSpec, repeat: int) -> str:
+    """One table row: layers, best seconds of diff_specs and of align_nodes, peak MiB, what it found."""
     def run() -> DiffResult:
         return diff_specs(a, b, a_name="a", b_name="b")
 
     seconds = best_time(run, repeat=repeat)
+    nodes_a, nodes_b = spec_nodes(a), spec_nodes(b)
+    aligning = best_time(lambda: align_nodes(nodes_a, nodes_b), repeat=repeat)
     tracemalloc.start()
     result = run()
-    peak = tracemalloc.get_traced_memory()[1]
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return seconds, peak / 2**20, result
+    per_layer = aligning / (len(a.layers) + len(b.layers)) * 1e6
+    return (f"{len(a.layers)} / {len(b.layers)} | {seconds:.3f} | {aligning:.3f} | {per_layer:.0f}"
+            f" | {peak:.1f} | {found(result)} |")
 
 
 def found(result: DiffResult) -> str:
@@ -88,21 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="near-identical pair sizes")
     args = parser.parse_args(argv)
 
-    print("| pair | layers A / B | diff_specs s | µs per layer | peak MiB | found |")
-    print("|---|---|---|---|---|---|")
+    print("| pair | layers A / B | diff_specs s | align_nodes s | align µs per layer | peak MiB | found |")
+    print("|---|---|---|---|---|---|---|")
     e6e, d6 = to_yaml(yolov7_like(depth=6, doubled=True)), to_yaml(yolov7_like(depth=8))
-    a, b = ModelSpec.from_text(e6e), ModelSpec.from_text(d6)
-    seconds, peak, result = measure(a, b, args.repeat)
-    per_layer = seconds / (len(a.layers) + len(b.layers)) * 1e6
-    print(f"| e6e vs d6 | {len(a.layers)} / {len(b.layers)} | {seconds:.3f} | {per_layer:.0f} | {peak:.1f} |"
-          f" {found(result)} |")
+    print("| e6e vs d6 |", measure(ModelSpec.from_text(e6e), ModelSpec.from_text(d6), args.repeat))
     for size in args.sizes:
         rows, edited = near_identical(size)
         a, b = ModelSpec.from_text(to_yaml(rows)), ModelSpec.from_text(to_yaml(edited))
-        seconds, peak, result = measure(a, b, args.repeat)
-        per_layer = seconds / (len(a.layers) + len(b.layers)) * 1e6
-        print(f"| near-identical | {len(a.layers)} / {len(b.layers)} | {seconds:.3f} | {per_layer:.0f} |"
-              f" {peak:.1f} | {found(result)} |")
+        print("| near-identical |", measure(a, b, args.repeat))
 
     with tempfile.TemporaryDirectory(prefix="bench-diff-") as tmp:
         (Path(tmp) / "e6e.yaml").write_text(e6e)

@@ -28,6 +28,31 @@ further where it can. On equal cost, inserted and removed rows go as late as pos
 :func:`apply_diff` rebuilds B's graph from A and a result, which is how the tests check that a
 result is complete.
 
+How that stays near-linear. Run over the whole table, the DP costs O(n*m) time and memory per
+round and the local search re-scored the whole table for every candidate (a 262- against a
+163-layer model took 28 s; 5,000 layers against themselves plus one insert, 247 s and 1.25 GB).
+So, unless both sides have at most ``_EXACT_ROWS`` rows (every bundled model; that case runs
+exactly as described above), the DP only sees the *gaps* between anchors, found as patience
+diff finds them, region by region:
+
+1. the region's equal prefix and suffix are trimmed (a row equal when its content is, and each
+   input sits as far back or is an already anchored pair);
+2. rows unique to the region on both sides — by content, else by content and input offsets —
+   that also come in the same order (a longest increasing subsequence) anchor it, and the
+   stretches between them are regions again, where rows repeated elsewhere may be unique;
+3. a large region with no unique row at all (repeated blocks) is anchored by a Myers line diff
+   of the rows, given up beyond ``_DIFF_EDITS`` edits.
+
+The ``_ANCHOR_PAD`` anchors next to each gap are handed back to the DP, so that it, not the
+anchoring, places the gap among equal neighbours. Each gap gets the DP rounds above (a gap
+whose wiring did not change since the last round keeps its answer); a gap over ``_GAP_CELLS``
+cells is aligned in a band around its diagonal, so a huge gap costs O(n + m) cells, not O(n*m). The
+local search then scores a candidate by what it changes — the pairs whose rows move and the
+pairs reading those rows — never by re-scoring the table, and, past the exact size, looks only
+in windows around the defects (unaligned rows, changed or rewired pairs). Contents are frozen
+once per node, and the inner loops compare interned integers. Near-identical models then cost
+time and memory linear in their length (the README's "diff alignment" benchmark).
+
 This module never imports torch or ultralytics.
 """
 
@@ -322,16 +347,38 @@ def _tokens(rows: _Rows, partner: list[int]) -> list[int]:
     return tokens
 
 
-def _wiring(rows: _Rows, tokens: Callable[[int], int], index: int) -> tuple[Any, ...]:
+def _wiring(rows: _Rows, tokens: list[int], index: int) -> tuple[Any, ...]:
     """A row's inputs in tokens: equal for an A and a B row exactly where their inputs agree."""
-    return (rows.multi[index], tuple(_IMAGE if s == INPUT else tokens(s) for s in rows.sources[index]))
+    return (rows.multi[index], tuple(_IMAGE if s == INPUT else tokens[s] for s in rows.sources[index]))
 
 
-def _pair_cost(problem: _Problem, tokens_a: Callable[[int], int], tokens_b: Callable[[int], int],
-               i: int, j: int) -> int:
-    """Edit operations one aligned pair stands for: its content changed, its inputs changed."""
-    changed = problem.a.content[i] != problem.b.content[j]
-    return changed + (_wiring(problem.a, tokens_a, i) != _wiring(problem.b, tokens_b, j))
+_UNMOVED: dict[int, int] = {}
+
+
+def _pair_cost(
+    problem: _Problem,
+    tokens_a: list[int],
+    tokens_b: list[int],
+    i: int,
+    j: int,
+    moved_a: dict[int, int] = _UNMOVED,
+    moved_b: dict[int, int] = _UNMOVED,
+) -> int:
+    """Edit operations one aligned pair stands for: its content changed, its inputs changed.
+
+    ``moved_a`` / ``moved_b`` override some rows' tokens (a local-search candidate's).
+    """
+    a, b = problem.a, problem.b
+    cost = a.content[i] != b.content[j]
+    sources_a, sources_b = a.sources[i], b.sources[j]
+    if a.multi[i] != b.multi[j] or len(sources_a) != len(sources_b):
+        return cost + 1
+    for s, t in zip(sources_a, sources_b, strict=True):
+        token_a = _IMAGE if s == INPUT else moved_a.get(s, tokens_a[s])
+        token_b = _IMAGE if t == INPUT else moved_b.get(t, tokens_b[t])
+        if token_a != token_b:
+            return cost + 1
+    return cost
 
 
 def _script_size(problem: _Problem, pairs: Pairs) -> int:
@@ -339,7 +386,7 @@ def _script_size(problem: _Problem, pairs: Pairs) -> int:
     a_part, b_part = _partners(problem, pairs)
     tokens_a, tokens_b = _tokens(problem.a, a_part), _tokens(problem.b, b_part)
     size = problem.n + problem.m - 2 * len(pairs)
-    return size + sum(_pair_cost(problem, tokens_a.__getitem__, tokens_b.__getitem__, i, j) for i, j in pairs)
+    return size + sum(_pair_cost(problem, tokens_a, tokens_b, i, j) for i, j in pairs)
 
 
 def script_size(a: Sequence[Node], b: Sequence[Node], align: Alignment) -> int:
@@ -589,7 +636,7 @@ def _needleman_wunsch(
 def _wiring_ids(problem: _Problem, pairs: Pairs) -> tuple[list[int], list[int]]:
     """Each row's inputs under an alignment, as integers equal exactly where an A and a B row agree."""
     a_part, b_part = _partners(problem, pairs)
-    tokens_a, tokens_b = _tokens(problem.a, a_part).__getitem__, _tokens(problem.b, b_part).__getitem__
+    tokens_a, tokens_b = _tokens(problem.a, a_part), _tokens(problem.b, b_part)
     return (
         [problem.intern(("wiring", _wiring(problem.a, tokens_a, i))) for i in range(problem.n)],
         [problem.intern(("wiring", _wiring(problem.b, tokens_b, j))) for j in range(problem.m)],
@@ -702,7 +749,7 @@ class _Search:
         self.tokens_b = _tokens(problem.b, self.b_part)
         self.cost = [0] * problem.n  # the cost of each A row's pair
         for i, j in self.pairs:
-            self.cost[i] = _pair_cost(problem, self.tokens_a.__getitem__, self.tokens_b.__getitem__, i, j)
+            self.cost[i] = _pair_cost(problem, self.tokens_a, self.tokens_b, i, j)
         self.size = problem.n + problem.m - 2 * len(self.pairs) + sum(self.cost)
 
     def run(self) -> None:
@@ -807,7 +854,12 @@ class _Search:
                     break
 
     def _score(self, k0: int, k1: int, block: Pairs) -> _Move | None:
-        """What replacing pairs[k0:k1] by ``block`` changes; None when it changes nothing."""
+        """What replacing pairs[k0:k1] by ``block`` changes; None when it cannot shorten the script.
+
+        The cheap part first: the rows it moves, the rows whose tokens that may change, and the
+        pairs to re-score. When their present cost cannot pay for the rows it unaligns and the
+        content changes of its own pairs, no re-scoring can make it shorter.
+        """
         problem = self.problem
         moved_a: dict[int, int] = {}
         moved_b: dict[int, int] = {}
@@ -825,19 +877,23 @@ class _Search:
         rows_b = set(moved_b).union(*(problem.b.consumers[r] for r in reach_b))
         rescored = {i for i in rows_a if self.a_part[i] >= 0}
         rescored.update(self.b_part[j] for j in rows_b if self.b_part[j] >= 0)
+        unaligned = 2 * (k1 - k0 - len(block))
+        content = problem.a.content, problem.b.content
+        least = unaligned + sum(content[0][i] != content[1][j] for i, j in block)
+        old_cost = sum(self.cost[i] for i in rescored)
+        if least >= old_cost:
+            return None
         tokens_a = _moved_tokens(problem.a, self.a_part, moved_a, reach_a, self.tokens_a)
         tokens_b = _moved_tokens(problem.b, self.b_part, moved_b, reach_b, self.tokens_b)
 
-        def token_a(source: int) -> int:
-            return tokens_a.get(source, self.tokens_a[source])
-
-        def token_b(source: int) -> int:
-            return tokens_b.get(source, self.tokens_b[source])
-
         new_pairs = {(i, moved_a.get(i, self.a_part[i])) for i in rows_a}
         new_pairs.update((moved_b.get(j, self.b_part[j]), j) for j in rows_b)
-        costs = {i: _pair_cost(problem, token_a, token_b, i, j) for i, j in new_pairs if i >= 0 and j >= 0}
-        delta = sum(costs.values()) - sum(self.cost[i] for i in rescored) + 2 * (k1 - k0 - len(block))
+        costs = {
+            i: _pair_cost(problem, self.tokens_a, self.tokens_b, i, j, tokens_a, tokens_b)
+            for i, j in new_pairs
+            if i >= 0 and j >= 0
+        }
+        delta = sum(costs.values()) - old_cost + unaligned
         return _Move(delta, moved_a, moved_b, tokens_a, tokens_b, rescored, costs)
 
     def _take(self, k0: int, k1: int, block: Pairs, move: _Move) -> None:
