@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 ZERO_INIT_ARG = "zero_init"
 #: The key our provenance is stored under in the written checkpoint.
 PROVENANCE_KEY = "yolo_compose"
+#: Base layers without a partner to copy into: old index -> (the new layer it became, if any; why).
+Unpaired = dict[int, tuple[int | None, str]]
 _UNSAFE_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 _HASH_CHUNK = 1 << 20
 
@@ -240,12 +242,7 @@ def check_fits(
     scale = _scale_of(base)
     where = f"{base_name}{f' (scale {scale})' if scale else ''}"
     ours, theirs = list(ckpt_model.model), list(base.model)
-    if len(ours) != len(theirs):
-        raise CheckpointError(
-            f"does not fit {where}: {len(ours)} layers in the checkpoint, {len(theirs)} in the YAML",
-            path=checkpoint,
-        )
-    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+    for i, (a, b) in enumerate(zip(ours, theirs, strict=False)):
         if type(a) is not type(b):
             raise CheckpointError(
                 f"does not fit {where}: the checkpoint has {type(a).__name__}, the YAML {type(b).__name__}",
@@ -263,6 +260,12 @@ def check_fits(
                     path=checkpoint,
                     layer=i,
                 )
+    if len(ours) != len(theirs):
+        raise CheckpointError(
+            f"does not fit {where}: {len(ours)} layers in the checkpoint, {len(theirs)} in the YAML",
+            path=checkpoint,
+            layer=min(len(ours), len(theirs)),
+        )
 
 
 def _shape_text(tensor: torch.Tensor) -> str:
@@ -307,7 +310,7 @@ def _move_all(
     ckpt_model: torch.nn.Module,
     model: torch.nn.Module,
     pairing: dict[int, int],
-    unpaired: dict[int, str],
+    unpaired: Unpaired,
     *,
     nc: tuple[int, int],
 ) -> tuple[list[LayerTransfer], list[SkippedTensor]]:
@@ -315,26 +318,26 @@ def _move_all(
     layers: list[LayerTransfer] = []
     skipped: list[SkippedTensor] = []
     new_modules = list(model.model)
+    partners = set(pairing.values()) | {new for new, _ in unpaired.values() if new is not None}
     for old, layer in enumerate(ckpt_model.model):
         source = layer.state_dict()
         new = pairing.get(old)
         name = type(layer).__name__
         if new is None or type(new_modules[new]) is not type(layer):
-            reason = unpaired.get(old) or (
-                f"the new layer {new} is {type(new_modules[new]).__name__}"
+            partner, reason = (
+                (new, f"the new layer is {type(new_modules[new]).__name__}")
                 if new is not None
-                else "removed by the edit"
+                else (unpaired.get(old, (None, "removed by the edit")))
             )
             skipped.extend(SkippedTensor(f"model.{old}.{key}", None, reason) for key in source)
-            layers.append(LayerTransfer(old, new, name, len(source), 0, reason))
+            layers.append(LayerTransfer(old, partner, name, len(source), 0, reason))
             continue
         before = len(skipped)
         copied = _move_layer(old, new, source, new_modules[new], nc=nc, skipped=skipped)
         reasons = sorted({item.reason for item in skipped[before:]})
         layers.append(LayerTransfer(old, new, name, len(source), copied, "; ".join(reasons)))
-    paired_new = set(pairing.values())
     for new, module in enumerate(new_modules):
-        if new not in paired_new:
+        if new not in partners:
             layers.append(
                 LayerTransfer(
                     None,
@@ -360,7 +363,7 @@ def transfer_weights(
     target_yaml_text: str,
     target_name: str,
     pairing: dict[int, int],
-    unpaired: dict[int, str] | None = None,
+    unpaired: Unpaired | None = None,
     scale: str | None = None,
     trust_checkpoint: bool = False,
     provenance: dict[str, Any] | None = None,
@@ -368,7 +371,8 @@ def transfer_weights(
     """Check a checkpoint against its base YAML, then carry its tensors over to the target YAML.
 
     `pairing`: base layer index -> target layer index, for the layers that are the same layer.
-    `unpaired`: base layer index -> why it has no partner (reported). `scale`: the scale to build
+    `unpaired`: base layer index -> (the new layer it corresponds to, if any; why it is not
+    transferred), reported. `scale`: the scale to build
     both YAMLs at (None: the checkpoint's). Raises CheckpointError or BuildError (one line).
     """
     path = Path(checkpoint)
@@ -396,7 +400,7 @@ def _transfer_loaded(
     target_yaml_text: str,
     target_name: str,
     pairing: dict[int, int],
-    unpaired: dict[int, str] | None,
+    unpaired: Unpaired | None,
     scale: str | None,
     provenance: dict[str, Any] | None,
 ) -> Transfer:
@@ -539,15 +543,15 @@ def aligned_pairing(
     b = spec_nodes(ModelSpec.from_text(new_text, source=new_name))
     alignment = align_nodes(a, b)
     pairing: dict[int, int] = {}
-    unpaired: dict[int, str] = {}
+    unpaired: Unpaired = {}
     for i, node in enumerate(a):
         j = alignment.a_to_b.get(i)
         if j is None:
-            unpaired[i] = "removed: no layer of the new model is aligned with it"
+            unpaired[i] = (None, "removed: no layer of the new model is aligned with it")
         elif node.content == b[j].content:
             pairing[i] = j
         else:
-            unpaired[i] = f"changed: aligned with new layer {j}, {_content_change(node, b[j])}"
+            unpaired[i] = (j, f"changed: {_content_change(node, b[j])}")
     return pairing, unpaired
 
 
