@@ -375,15 +375,16 @@ def default_train_args(train_args: dict[str, Any] | None) -> dict[str, Any]:
 def run_ultralytics_cli(args: list[str]) -> None:
     """Run ultralytics' own command line (``yolo ARGS``) in this process, our modules registered.
 
-    ``entrypoint()`` reads ``ultralytics.cfg.ARGV``, which is the ``sys.argv`` list object itself:
-    its contents are replaced in place for the call (so arguments with spaces survive), then restored.
+    ``entrypoint()`` reads ``ultralytics.cfg.ARGV``, which is the ``sys.argv`` list object itself
+    (and its help text quotes the arguments as they were at import): its contents are replaced in
+    place before ultralytics is imported (so arguments with spaces survive), then restored.
     """
-    register_with_ultralytics()
-    from ultralytics.cfg import entrypoint
-
     saved = list(sys.argv)
     sys.argv[:] = ["yolo", *args]
     try:
+        register_with_ultralytics()
+        from ultralytics.cfg import entrypoint
+
         entrypoint()
     finally:
         sys.argv[:] = saved
