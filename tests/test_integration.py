@@ -114,7 +114,9 @@ def test_yolo_and_detection_model_build_every_scale(tmp_path, import_first):
 def test_from_is_not_minus_one_and_repeats_scale_with_depth(tmp_path):
     """A row that reads an absolute index and repeats: c1 = channels of that layer, n scaled by depth."""
     text = compose_insert("yolo11n", "halo", after=6).spec.dump()
-    text = text.replace("- [-1, 1, HaloAttention, [2, 1, 4, 0]]", "- [6, 2, HaloAttention, [2, 1, 4, 0]]")
+    text = text.replace(
+        "- [-1, 1, HaloAttention, [2, 1, 4, 0, False]]", "- [6, 2, HaloAttention, [2, 1, 4, 0]]"
+    )
     assert "[6, 2, HaloAttention" in text
     for s in "nl":
         (tmp_path / f"yolo11{s}-halo6.yaml").write_text(text, encoding="utf-8")
@@ -149,7 +151,7 @@ def test_from_is_not_minus_one_and_repeats_scale_with_depth(tmp_path):
 
 def test_user_module_registered_with_register_builds(tmp_path):
     text = compose_insert("yolo11n", "halo", after=8).spec.dump().replace(
-        "HaloAttention, [2, 1, 4, 0]", "ChannelGate, [5]"
+        "HaloAttention, [2, 1, 4, 0, False]", "ChannelGate, [5]"
     )
     (tmp_path / "yolo11s-gate.yaml").write_text(text, encoding="utf-8")
     report = run_python(
