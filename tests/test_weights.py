@@ -16,10 +16,13 @@ from conftest import run_cli, run_python
 from torch.utils._pytree import tree_leaves
 from yc_checkpoints import make_base_checkpoint
 
+from yolo_compose.build import rect_size
 from yolo_compose.composer.edit import compose_insert, compose_remove
 from yolo_compose.errors import CheckpointError
+from yolo_compose.modules import get
 from yolo_compose.weights import (
     PROVENANCE_KEY,
+    identity_init_args,
     load_checkpoint,
     transfer_by_alignment,
     transfer_for_edit,
@@ -129,8 +132,42 @@ def test_written_checkpoint_is_a_final_ultralytics_checkpoint_with_provenance(ba
     assert provenance["new_layers"] == [9]
 
 
+def _outputs(model: torch.nn.Module, size: tuple[int, int]) -> list[torch.Tensor]:
+    x = torch.rand(2, 3, *size, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        return [t for t in tree_leaves(model.eval()(x)) if isinstance(t, torch.Tensor)]
+
+
+@pytest.mark.parametrize(
+    ("module", "after"),
+    [("halo", P3), ("cga", P4), ("mhsa", P5), ("flatten", P3), ("halo", P5)],
+)
+def test_zero_init_insert_predicts_exactly_what_the_base_predicts(base_pt, module, after):
+    edit = compose_insert("yolo11n", module, after=after, args=identity_init_args(get(module), None))
+    assert edit.row[3][-1] is True  # zero_init recorded in the YAML row
+    composed = _model(_transfer(base_pt, edit).checkpoint)
+    base = _model(load_checkpoint(base_pt))
+    for size in [(640, 640), rect_size(640)]:
+        expected, got = _outputs(base, size), _outputs(composed, size)
+        assert len(expected) == len(got) > 0
+        for e, g in zip(expected, got, strict=True):
+            assert e.shape == g.shape
+            assert torch.allclose(e, g, rtol=0, atol=1e-5), f"{module} after {after} at {size}"
+        assert max(e.abs().max() for e in expected) > 1.0  # real predictions (boxes in pixels), not zeros
+
+
+def test_without_zero_init_the_insert_changes_the_prediction(base_pt):
+    """The control: the paper's initialisation does move the outputs (so the test above can fail)."""
+    edit = compose_insert("yolo11n", "halo", after=P3)
+    assert edit.row[3][-1] is False
+    composed = _model(_transfer(base_pt, edit).checkpoint)
+    base = _model(load_checkpoint(base_pt))
+    expected, got = _outputs(base, (640, 640)), _outputs(composed, (640, 640))
+    assert max((e - g).abs().max() for e, g in zip(expected, got, strict=True)) > 1e-3
+
+
 def test_gradients_reach_the_new_layer_on_the_first_step(base_pt, tmp_path):
-    edit = compose_insert("yolo11n", "halo", after=8)
+    edit = compose_insert("yolo11n", "halo", after=8, args=identity_init_args(get("halo"), None))
     transfer = _transfer(base_pt, edit)
     model = _model(transfer.checkpoint).train()
     for parameter in model.parameters():
@@ -245,6 +282,8 @@ def test_cli_insert_with_weights_writes_yaml_and_checkpoint_and_reports(base_pt,
     assert (tmp_path / "yolo11n-halo.yaml").exists() and (tmp_path / "yolo11n-halo.pt").exists()
     written = load_checkpoint(tmp_path / "yolo11n-halo.pt")
     assert written["model"].yaml["backbone"][9][2] == "HaloAttention"
+    assert written["model"].yaml["backbone"][9][3][-1] is True  # zero_init on by default with --weights
+    assert "HaloAttention, [2, 1, 4, 0, True]]" in (tmp_path / "yolo11n-halo.yaml").read_text("utf-8")
 
     before = (tmp_path / "yolo11n-halo.pt").read_bytes()
     (tmp_path / "yolo11n-halo.yaml").unlink()
@@ -257,6 +296,14 @@ def test_cli_insert_with_weights_writes_yaml_and_checkpoint_and_reports(base_pt,
     assert rich.returncode == 0, rich.stderr
     assert f"weights: {report['total']}/{report['total']} tensors" in rich.stderr
     assert rich.stdout.split() == ["yolo11n-halo.yaml", "yolo11n-halo.pt"]
+
+
+def test_cli_no_zero_init_keeps_the_papers_initialisation(base_pt, tmp_path):
+    args = ("insert", "halo", "--after", "8", "--base", "yolo11n", "--weights", str(base_pt))
+    result = run_cli(*args, "--no-zero-init", "--no-build", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["row"][3][-1] is False
+    assert load_checkpoint(tmp_path / "yolo11n-halo.pt")["model"].yaml["backbone"][9][3][-1] is False
 
 
 def test_cli_remove_with_weights(base_pt, tmp_path):

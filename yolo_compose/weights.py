@@ -611,11 +611,12 @@ def identity_init_args(module: ModuleSpec, args: list[Any] | None) -> list[Any] 
     if ZERO_INIT_ARG not in names:
         return args
     position = names.index(ZERO_INIT_ARG)
+    if args is not None and len(args) > position:
+        return list(args)
     full = list(module.default_args if args is None else args)
-    if len(full) > position:
-        return full
-    full.extend(arg.default for arg in module.args[len(full) : position])
-    return [*full, True]
+    full.extend(arg.default for arg in module.args[len(full) : position + 1])
+    full[position] = True
+    return full
 
 
 _EDIT_KEYS = (
