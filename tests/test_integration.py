@@ -66,6 +66,26 @@ def test_ultralytics_internals_we_rely_on():
     assert not tasks._SafeLoad.restricted() or os.environ.get("ULTRALYTICS_SAFE_LOAD")
 
 
+def test_ultralytics_checkpoint_internals_we_rely_on():
+    """Fails loudly when ultralytics changes what yolo_compose.weights reads or writes through integration."""
+    from ultralytics import cfg
+    from ultralytics.nn import tasks
+    from ultralytics.utils import DEFAULT_CFG_DICT, DEFAULT_CFG_KEYS, torch_utils
+
+    from yolo_compose import integration
+
+    loading = inspect.signature(tasks._SafeLoad.loading)
+    assert list(loading.parameters) == ["weight"], "_SafeLoad.loading(weight) changed"
+    assert "weights_only=True" in inspect.getsource(tasks.torch_safe_load)
+    assert 'ckpt.get("ema") or ckpt.get("model")' in inspect.getsource(tasks.load_checkpoint)
+    strip = inspect.getsource(torch_utils.strip_optimizer)
+    for key in (*integration.EMPTY_CHECKPOINT_KEYS, "train_args", "epoch"):
+        assert f'"{key}"' in strip or f"'{key}'" in strip, f"strip_optimizer no longer writes {key!r}"
+    assert "DEFAULT_CFG_KEYS" in strip and DEFAULT_CFG_KEYS and DEFAULT_CFG_DICT
+    assert cfg.ARGV is sys.argv, "ultralytics.cfg.ARGV is no longer the sys.argv list (yolo-compose yolo)"
+    assert callable(cfg.entrypoint)
+
+
 BUILD_EVERY_SCALE = """
     import json, sys
     {first}
