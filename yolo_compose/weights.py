@@ -25,11 +25,13 @@ models (:func:`transfer_by_alignment`).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
 import pickle
 import re
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from . import integration
-from .build import build_model, parse_model_dict
+from .build import build_from_dict, parse_model_dict
 from .errors import CheckpointError, OutputExistsError
 
 if TYPE_CHECKING:
@@ -177,6 +179,8 @@ def load_checkpoint(path: str | Path, *, trust_checkpoint: bool = False) -> dict
                 ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(_refusal(exc), path=path) from None
+    except (ImportError, AttributeError) as exc:  # a trusted pickle naming a class that is not here
+        raise CheckpointError(f"cannot unpickle the checkpoint: {exc}", path=path) from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         text = " ".join(str(exc).split())[:200]
         raise CheckpointError(
@@ -220,19 +224,16 @@ def _scale_of(model: torch.nn.Module) -> str:
 
 
 def _build(yaml_text: str, *, name: str, scale: str | None, nc: int | None = None) -> torch.nn.Module:
-    """Build a YAML (restricted mode); `nc` overrides its class count."""
-    if nc is None:
-        return build_model(yaml_text, source_name=name, scale=scale)
+    """Build a YAML (restricted mode); `nc` overrides its class count. Ultralytics' log goes to stderr.
+
+    Without autograd: ultralytics' stride-probe forward would otherwise keep its graph, which
+    doubles the build's peak memory (yolo11x: 481 -> 245 MiB above the start).
+    """
     model_dict = parse_model_dict(yaml_text, source_name=name, scale=scale)
-    model_dict["nc"] = nc
-    from .build import build_from_dict
-
-    return build_from_dict(model_dict, source_name=name)
-
-
-def layer_tensors(model: torch.nn.Module) -> list[dict[str, torch.Tensor]]:
-    """Per layer, its state-dict tensors by the name they have inside the layer."""
-    return [layer.state_dict() for layer in model.model]
+    if nc is not None:
+        model_dict["nc"] = nc
+    with contextlib.redirect_stdout(sys.stderr), torch.no_grad():
+        return build_from_dict(model_dict, source_name=name)
 
 
 def check_fits(
