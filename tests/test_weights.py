@@ -199,6 +199,20 @@ def test_another_class_count_transfers_everything_but_the_class_branches(base_pt
             assert torch.equal(new_sd[_moved(key, edit.index_map)], tensor), key
 
 
+def test_a_checkpoint_trained_on_other_classes_keeps_them_through_an_edit(tmp_path):
+    """A 3-class yolo11n checkpoint and the bundled yolo11n.yaml (nc: 80) are the same model: the
+    edit leaves nc alone, so the composed checkpoint keeps 3 classes, its names and every tensor."""
+    base_pt = make_base_checkpoint(tmp_path / "three.pt", nc=3)
+    edit = compose_insert("yolo11n", "halo", after=8)
+    transfer = _transfer(base_pt, edit)
+    report = transfer.report
+    assert report.nc == (3, 3)
+    assert report.transferred == report.total and report.skipped == [] and report.notes == []
+    model = _model(transfer.checkpoint)
+    assert model.names == {0: "c0", 1: "c1", 2: "c2"}
+    assert model.yaml["nc"] == 3
+
+
 def test_checkpoint_that_does_not_fit_the_base_is_refused_naming_layer_and_tensor(base_pt):
     edit = compose_insert("yolo11n", "halo", after=8)
     with pytest.raises(CheckpointError) as caught:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+import yaml
 
 from . import integration
 from .build import build_from_dict, parse_model_dict
@@ -414,7 +415,12 @@ def _transfer_loaded(
     del base
     gc.collect()  # the base was only needed for its shapes: free it before the target is built
 
-    model = _build(target_yaml_text, name=target_name, scale=scale)
+    model = _build(
+        target_yaml_text,
+        name=target_name,
+        scale=scale,
+        nc=_target_nc(base_yaml_text, target_yaml_text, ckpt_nc),
+    )
     nc = (ckpt_nc, _class_count(model))
     layers, skipped = _move_all(ckpt_model, model, pairing, unpaired or {}, nc=nc)
     report = TransferReport(
@@ -434,6 +440,19 @@ def _transfer_loaded(
     train_args = integration.default_train_args(ckpt.get("train_args"))
     new_ckpt = integration.checkpoint_dict(model, train_args=train_args, extra=extra)
     return Transfer(new_ckpt, report)
+
+
+def _target_nc(base_yaml_text: str, target_yaml_text: str, ckpt_nc: int) -> int | None:
+    """The class count to build the new model with: the checkpoint's, unless the new YAML changed it.
+
+    A YAML's ``nc`` is a default that training overrides (ultralytics records the real count in the
+    checkpoint's ``model.yaml``): a 3-class checkpoint of yolo11n and the bundled yolo11n.yaml (80)
+    are the same model, and an edit of that YAML keeps its 80. Only a new YAML whose ``nc`` differs
+    from the base YAML's asks for another class count (None: build with the YAML's own).
+    """
+    base_nc = yaml.safe_load(base_yaml_text).get("nc")
+    target_nc = yaml.safe_load(target_yaml_text).get("nc")
+    return ckpt_nc if target_nc == base_nc else None
 
 
 def _notes(nc: tuple[int, int]) -> list[str]:
@@ -521,8 +540,6 @@ def transfer_for_edit(
 
 def checkpoint_yaml(ckpt: dict[str, Any], *, path: Path) -> tuple[str, str]:
     """(YAML text, name) of the model a checkpoint holds: the dict ultralytics stored as ``model.yaml``."""
-    import yaml
-
     model_dict = getattr(integration.checkpoint_model(ckpt), "yaml", None)
     if not isinstance(model_dict, dict) or "backbone" not in model_dict:
         raise CheckpointError(
