@@ -20,7 +20,8 @@ when a release renames one):
 * the checkpoint layout of ``ultralytics.utils.torch_utils.strip_optimizer`` (a trained model's
   final ``best.pt``): the model under ``"model"`` (``load_checkpoint`` takes ``"ema"`` first, so it
   is None), ``"train_args"``, ``"epoch"`` -1, and ``"date"``/``"version"``/``"license"``/``"docs"``;
-  the model's ``yaml`` (the dict it was built from, re-read by the trainer), ``names`` and ``args``;
+  the model's ``yaml`` (the dict it was built from, with the real ``nc``, re-read by the
+  trainer), ``names``, ``args``, ``model`` (its layers in YAML order) and the head's ``nc``;
 * ``ultralytics.cfg.entrypoint`` - ultralytics' own command line (``yolo ...``).
 
 How it works:
