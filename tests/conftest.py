@@ -29,8 +29,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def run_python(code: str, *args: str, cwd: str | Path, env: dict[str, str] | None = None,
                timeout: float = 600) -> dict:
-    """Run `code` in a fresh interpreter with the test helpers importable; returns its last JSON line."""
-    full_env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent), **(env or {})}
+    """Run `code` in a fresh interpreter with the test helpers importable; returns its last JSON line.
+
+    The project root comes before any installed copy, so the child imports the tree under test.
+    """
+    path = os.pathsep.join([str(Path(__file__).resolve().parent), str(PROJECT_ROOT)])
+    full_env = {**os.environ, "PYTHONPATH": path, **(env or {})}
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *args],
         cwd=cwd,

@@ -239,3 +239,30 @@ def init_relative_tables(*tables: torch.Tensor, dim_head: int) -> None:
     """Relative-position tables ~ N(0, 1/dim_head), as HaloNet's and BoTNet's official code do."""
     for table in tables:
         nn.init.normal_(table, std=dim_head**-0.5)
+
+
+def zero_layer_(layer: nn.Module) -> None:
+    """Set a layer's weight and bias to 0: the last linear map of a residual branch that starts as 0.
+
+    This is the ``zero_init`` option of the modules: ``y = x + branch(x)`` with the branch's last
+    linear map zero-initialised (ControlNet's zero convolution; the non-local block's zeroed
+    output BN), so a freshly built layer is exactly the identity and an inserted layer does not
+    change a pretrained network's predictions before fine-tuning. It was chosen over a
+    LayerScale/ReZero gate ``x + gamma * branch(x)`` because:
+
+    * it adds no parameter: the state-dict keys are the same with the option on or off, and a
+      checkpoint of either loads into the other;
+    * weight decay treats it as every other layer: ultralytics decays every conv weight and puts
+      every parameter whose name contains "bias" in its no-decay group (with the warm-up bias
+      learning rate), and that is where the zeroed weight and bias go. A gate would need a name
+      chosen for its optimizer group: decayed toward 0 (toward the identity) as ``gamma``, or at
+      the warm-up bias rate of 0.1 as ``*bias*``;
+    * it is exact: zero weights and bias give exact zeros for any finite input, so ``x + 0`` is
+      ``x`` bit for bit;
+    * it is not dead: on the first step the zeroed map's gradient is the branch's output
+      gradient times its input, non-zero; the layers before it get theirs from the next step on.
+    """
+    for name in ("weight", "bias"):
+        tensor = getattr(layer, name, None)
+        if tensor is not None:
+            nn.init.zeros_(tensor)

@@ -31,7 +31,9 @@ Differences (from the paper's official code and the seed code, a copy of it):
 
 * The layer is residual, ``x + CGA(x)``: EfficientViT always wraps CGA in a residual block, and
   the projection BN starting at weight 0 makes the layer the identity at init. The seed used the
-  bare module as a YAML layer, whose output is exactly zero at init.
+  bare module as a YAML layer, whose output is exactly zero at init. The ``zero_init`` argument
+  of the other modules (residual, identity at init) is accepted and changes nothing: CGA is that
+  already.
 * The value width is d = C / heads (what EfficientViT's blocks use, so the cascade sum is
   well-defined); the seed's ``attn_ratio`` argument is therefore implied, not an argument.
 * ``kernels`` defaults to one kernel size (5) repeated for every head; a list must have one entry
@@ -140,6 +142,10 @@ class CascadedGroupAttention(nn.Module):
             (default 20).
         kernels: depthwise kernel size on q, one int for every head or a list with one odd size
             per head (default 5).
+        zero_init: accepted for the same YAML interface as the other modules; it changes nothing
+            here. CGA is residual in every case and its projection BN starts at weight 0 and bias 0
+            (the paper's official init), so its branch is exactly 0 in eval and train mode (0
+            times the normalised features, plus 0) and a freshly built layer is the identity.
 
     Shape: (B, C, H, W) -> (B, C, H, W)
 
@@ -155,6 +161,7 @@ class CascadedGroupAttention(nn.Module):
         resolution: int = 20,
         window: int = 20,
         kernels: Kernels = None,
+        zero_init: bool = False,
     ) -> None:
         super().__init__()
         check_positive(key_dim, "key_dim")
@@ -169,6 +176,7 @@ class CascadedGroupAttention(nn.Module):
         self.resolution = resolution
         self.window = window
         self.kernels = _kernel_list(kernels, heads)
+        self.zero_init = bool(zero_init)  # the layer is the identity at init either way
         self.table_size = min(resolution, window) if window > 0 else resolution
         self.scale = key_dim**-0.5
         self.qkvs = nn.ModuleList(ConvBN(self.value_dim, 2 * key_dim + self.value_dim) for _ in range(heads))
@@ -185,7 +193,7 @@ class CascadedGroupAttention(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"c1={self.c1}, key_dim={self.key_dim}, heads={self.heads}, resolution={self.resolution}, "
-            f"window={self.window}, kernels={self.kernels}"
+            f"window={self.window}, kernels={self.kernels}, zero_init={self.zero_init}"
         )
 
     def tile_bias(self, tile_h: int, tile_w: int) -> torch.Tensor:

@@ -30,7 +30,8 @@ Differences (from the official code and the seed code, a copy of it):
 * ``sr_ratio`` (spatial reduction of k, v) is not supported; the official FLatten configs use 1.
   Dropout is omitted (the seed's default rates are 0).
 * As in the seed, the module is the attention alone, not a residual block: its output replaces
-  the input features.
+  the input features. With ``zero_init`` it is ``x + FLA(x)`` with the output projection at 0,
+  the identity at init (for inserting into a pretrained network).
 
 Cost (multiply-adds), for N = H * W, C channels, h heads, kernel k:
 
@@ -47,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import check_divisible, check_input, check_positive, resize_table_2d
+from ._common import check_divisible, check_input, check_positive, resize_table_2d, zero_layer_
 
 
 def flatten_macs(c1: int, height: int, width: int, heads: int = 8, kernel_size: int = 5) -> int:
@@ -91,6 +92,9 @@ class FocusedLinearAttention(nn.Module):
         focusing_factor: power p of the focusing function (default 3).
         kernel_size: odd kernel of the rank-restoring depthwise convolution (default 5).
         qkv_bias: whether the q, k, v projection has a bias (default False).
+        zero_init: make the layer residual, ``x + FLA(x)``, with the output projection's weight
+            and bias at 0, so a freshly built layer is exactly the identity (default False: the
+            attention alone, as in the seed). See :func:`._common.zero_layer_` for why this form.
 
     Shape: (B, C, H, W) -> (B, C, H, W)
 
@@ -105,6 +109,7 @@ class FocusedLinearAttention(nn.Module):
         focusing_factor: int = 3,
         kernel_size: int = 5,
         qkv_bias: bool = False,
+        zero_init: bool = False,
     ) -> None:
         super().__init__()
         check_positive(size, "size")
@@ -119,6 +124,7 @@ class FocusedLinearAttention(nn.Module):
         self.head_dim = c1 // heads
         self.focusing_factor = int(focusing_factor)
         self.kernel_size = kernel_size
+        self.zero_init = bool(zero_init)
         self.qkv = nn.Conv2d(c1, 3 * c1, 1, bias=bool(qkv_bias))
         self.dwc = nn.Conv2d(
             self.head_dim, self.head_dim, kernel_size, padding=kernel_size // 2, groups=self.head_dim
@@ -129,14 +135,20 @@ class FocusedLinearAttention(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Zero position grid and scale (softplus(0) = log 2), as in the official code."""
+        """Zero position grid and scale (softplus(0) = log 2), as in the official code.
+
+        With ``zero_init`` the output projection starts at 0: the residual layer is the identity.
+        """
         nn.init.zeros_(self.positional_encoding)
         nn.init.zeros_(self.scale)
+        if self.zero_init:
+            zero_layer_(self.proj)
 
     def extra_repr(self) -> str:
         return (
             f"c1={self.c1}, size={self.size}, heads={self.heads}, "
-            f"focusing_factor={self.focusing_factor}, kernel_size={self.kernel_size}"
+            f"focusing_factor={self.focusing_factor}, kernel_size={self.kernel_size}, "
+            f"zero_init={self.zero_init}"
         )
 
     def position(self, height: int, width: int) -> torch.Tensor:
@@ -166,7 +178,8 @@ class FocusedLinearAttention(nn.Module):
             heads = (B, self.heads, self.head_dim, H * W)
             out = self.linear_attention(q.reshape(heads), k.reshape(heads), v.float().reshape(heads))
         out = out.to(v.dtype).reshape(B, self.heads, self.head_dim, H, W)
-        return self.proj((out + self.rank_restoration(v)).flatten(1, 2))  # (B, C, H, W)
+        out = self.proj((out + self.rank_restoration(v)).flatten(1, 2))  # (B, C, H, W)
+        return x + out if self.zero_init else out
 
     def rank_restoration(self, v: torch.Tensor) -> torch.Tensor:
         """The shared depthwise convolution of each head's v: (B, C, H, W) -> (B, heads, d, H, W).

@@ -25,6 +25,8 @@ Differences (from the paper and the seed code, a copy of halonet-pytorch):
   model (n/s/m/l/x) keeps the same attention-to-conv cost ratio.
 * The relative tables hold exactly the b + w - 1 offsets that occur (the seed stored 2w - 1 rows,
   some never used).
+* ``zero_init`` (off by default: the paper's plain layer) makes it residual, ``x + out(...)``,
+  with the output projection at 0: the identity at init, for inserting into a trained network.
 * The 1/sqrt(d) scale is applied inside the attention products and folded into the (tiny)
   relative tables, not applied to the query map.
 * The relative logits of a block are one batched product per query position: the b*b query
@@ -73,6 +75,7 @@ from ._common import (
     padded_length,
     softmax_,
     softmax_backward_,
+    zero_layer_,
 )
 
 
@@ -109,6 +112,9 @@ class HaloAttention(nn.Module):
         halo: halo h, extra pixels on each side of the block in the key window (default 1).
         heads: number of attention heads (default 4).
         dim_head: channels per head; 0 (default) means ``c1 // heads``, so the inner width equals c1.
+        zero_init: make the layer residual, ``x + out(attention)``, with the output projection's
+            weight and bias at 0, so a freshly built layer is exactly the identity (default False:
+            the paper's plain layer). See :func:`._common.zero_layer_` for why this form.
 
     Shape:
         (B, c1, H, W) -> (B, c1, H, W)
@@ -121,6 +127,7 @@ class HaloAttention(nn.Module):
         halo: int = 1,
         heads: int = 4,
         dim_head: int = 0,
+        zero_init: bool = False,
     ) -> None:
         super().__init__()
         check_positive(c1, "c1")
@@ -138,6 +145,7 @@ class HaloAttention(nn.Module):
         self.dim_head = dim_head
         self.inner = heads * dim_head
         self.window = block + 2 * halo
+        self.zero_init = bool(zero_init)
         self.q = nn.Conv2d(c1, self.inner, 1, bias=False)
         self.k = nn.Conv2d(c1, self.inner, 1, bias=False)
         self.v = nn.Conv2d(c1, self.inner, 1, bias=False)
@@ -149,8 +157,13 @@ class HaloAttention(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Relative tables ~ N(0, 1/d) as in the reference code; convs keep PyTorch's defaults."""
+        """Relative tables ~ N(0, 1/d) as in the reference code; convs keep PyTorch's defaults.
+
+        With ``zero_init`` the output projection starts at 0: the residual layer is the identity.
+        """
         init_relative_tables(self.rel_height, self.rel_width, dim_head=self.dim_head)
+        if self.zero_init:
+            zero_layer_(self.out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Attend each b x b block to its halo window; see the class docstring."""
@@ -160,9 +173,11 @@ class HaloAttention(nn.Module):
         tables = self._relative_tables(scale, x.dtype)  # (b*b, w*w, d)
         mask = self._padding_mask(H, W, x.dtype, x.device)  # (nb, w*w)
         if explicit_cpu_path(x):
-            return self._cpu_forward(x, tables, mask, scale)
-        q, k, v = self.q(x), self.k(x), self.v(x)  # (B, I, H, W) each
-        return self.out(self._gathered_attention(q, k, v, tables, mask, scale))
+            branch = self._cpu_forward(x, tables, mask, scale)
+        else:
+            q, k, v = self.q(x), self.k(x), self.v(x)  # (B, I, H, W) each
+            branch = self.out(self._gathered_attention(q, k, v, tables, mask, scale))
+        return x + branch if self.zero_init else branch
 
     def _cpu_forward(
         self, x: torch.Tensor, tables: torch.Tensor, mask: torch.Tensor, scale: float
