@@ -16,9 +16,9 @@ from conftest import run_cli, run_python
 from torch.utils._pytree import tree_leaves
 from yc_checkpoints import make_base_checkpoint
 
-from yolo_compose.build import rect_size
 from yolo_compose.composer.edit import compose_insert, compose_remove
 from yolo_compose.errors import CheckpointError
+from yolo_compose.integration import rect_size
 from yolo_compose.modules import get
 from yolo_compose.weights import (
     PROVENANCE_KEY,
