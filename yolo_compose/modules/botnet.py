@@ -26,8 +26,9 @@ Differences (from the paper and the seed code, a copy of leaderj1001/BottleneckT
 * ``zero_init`` (off by default: the paper's plain layer) makes it residual, ``x + MHSA(x)``,
   with the value projection at 0: the identity at init, for inserting into a trained network.
 * Attention runs through ``F.scaled_dot_product_attention`` with the position logits as an
-  additive bias, so fused kernels are used where the backend has them (inference, export); with
-  autograd the same math is written out (see ``_common.attention``).
+  additive bias, so fused kernels are used where the backend has them (GPU, half precision,
+  export); on the CPU in float32/float64 the same math runs as ``_common.CpuAttention``. The path
+  is chosen once per module (``attention_path``, see ``_common.default_attention_path``).
 
 Cost (multiply-adds), N = H * W, C = c1:
 
@@ -47,6 +48,7 @@ from ._common import (
     check_divisible,
     check_input,
     check_positive,
+    default_attention_path,
     init_relative_tables,
     relative_index,
     resize_table_1d,
@@ -79,6 +81,9 @@ class MHSA(nn.Module):
 
     Shape:
         (B, c1, H, W) -> (B, c1, H, W), any H, W.
+
+    ``attention_path`` ("auto", "sdpa", "math" or "kernel") is set at construction from
+    ``_common.default_attention_path()`` and may be changed on an instance.
     """
 
     def __init__(
@@ -101,6 +106,7 @@ class MHSA(nn.Module):
         self.heads = heads
         self.dim_head = c1 // heads
         self.zero_init = bool(zero_init)
+        self.attention_path = default_attention_path()
         self.q = nn.Conv2d(c1, c1, 1)
         self.k = nn.Conv2d(c1, c1, 1)
         self.v = nn.Conv2d(c1, c1, 1)
@@ -125,7 +131,8 @@ class MHSA(nn.Module):
         scale = self.dim_head**-0.5
         q, k, v = (t.flatten(0, 1) for t in (q, k, v))  # (B*heads, N, d)
         position = self._relative_logits(q, H, W, scale)  # terms of (B*heads, N, N)
-        out = attention(q, k, v, position, scale).unflatten(0, (B, self.heads))  # (B, heads, N, d)
+        path = self.attention_path
+        out = attention(q, k, v, position, scale, path).unflatten(0, (B, self.heads))  # (B, heads, N, d)
         out = out.transpose(2, 3).reshape(B, C, H, W)
         return x + out if self.zero_init else out
 

@@ -23,8 +23,8 @@ Differences (from the official code and the seed code, a copy of it):
   to ``num_patches`` tokens and crashed at any other input size.
 * kv and z use the mean over tokens (k^T v / N and mean_j k_j), the official code's later
   overflow fix; the result equals the seed's sums up to the +1e-6 in z. The feature map, focusing
-  and the kv/z core run in float32 even under autocast: the p-th powers and token sums overflow
-  fp16.
+  and the kv/z core run in at least float32 even under autocast (fp16/bf16 are raised to float32,
+  float64 stays float64): the p-th powers and token sums overflow fp16.
 * The module works on (B, C, H, W) directly with 1x1 convolutions instead of tokens and Linear
   layers (the same math), and q, k, v come from one fused 1x1 convolution (the seed's q and kv).
 * ``sr_ratio`` (spatial reduction of k, v) is not supported; the official FLatten configs use 1.
@@ -55,6 +55,15 @@ def flatten_macs(c1: int, height: int, width: int, heads: int = 8, kernel_size: 
     """Multiply-adds of one FocusedLinearAttention forward on a (1, c1, height, width) input."""
     pixels = height * width
     return pixels * (4 * c1 * c1 + 2 * c1 * c1 // heads + c1 + c1 * kernel_size * kernel_size)
+
+
+def core_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The type the feature map and the kv/z core run in: `dtype`, raised to float32 if below it.
+
+    fp16/bf16 (autocast's outputs) overflow in the focusing powers and token sums; float64 stays
+    float64.
+    """
+    return torch.promote_types(dtype, torch.float32)
 
 
 def channel_norm(t: torch.Tensor) -> torch.Tensor:
@@ -157,11 +166,11 @@ class FocusedLinearAttention(nn.Module):
 
     def feature_map(self, t: torch.Tensor) -> torch.Tensor:
         """ReLU + 1e-6, divided by softplus(scale), then focused: the kernel map of q and k."""
-        t = (F.relu(t) + 1e-6) / F.softplus(self.scale.float())
+        t = (F.relu(t) + 1e-6) / F.softplus(self.scale.to(t.dtype))
         return focus(t, self.focusing_factor)
 
     def linear_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """Per-head (q kv) z on (B, h, d, N) float32 tensors; returns (B, h, d, N)."""
+        """Per-head (q kv) z on (B, h, d, N) tensors (float32 or float64); returns (B, h, d, N)."""
         tokens = q.shape[-1]
         kv = torch.matmul(k, v.transpose(-1, -2)) / tokens  # (B, h, d, d): sum_n k[c, n] v[e, n] / N
         k_mean = k.mean(dim=-1, keepdim=True)  # (B, h, d, 1)
@@ -172,11 +181,12 @@ class FocusedLinearAttention(nn.Module):
         check_input(x, self.c1, type(self).__name__)
         B, _, H, W = x.shape
         q, k, v = self.qkv(x).chunk(3, dim=1)  # 3 x (B, C, H, W)
+        core = core_dtype(v.dtype)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            k = k.float() + self.position(H, W).float()
-            q, k = self.feature_map(q.float()), self.feature_map(k)
+            k = k.to(core) + self.position(H, W).to(core)
+            q, k = self.feature_map(q.to(core)), self.feature_map(k)
             heads = (B, self.heads, self.head_dim, H * W)
-            out = self.linear_attention(q.reshape(heads), k.reshape(heads), v.float().reshape(heads))
+            out = self.linear_attention(q.reshape(heads), k.reshape(heads), v.to(core).reshape(heads))
         out = out.to(v.dtype).reshape(B, self.heads, self.head_dim, H, W)
         out = self.proj((out + self.rank_restoration(v)).flatten(1, 2))  # (B, C, H, W)
         return x + out if self.zero_init else out
