@@ -135,7 +135,7 @@ def test_from_is_not_minus_one_and_repeats_scale_with_depth(tmp_path):
     """A row that reads an absolute index and repeats: c1 = channels of that layer, n scaled by depth."""
     text = compose_insert("yolo11n", "halo", after=6).spec.dump()
     text = text.replace(
-        "- [-1, 1, HaloAttention, [2, 1, 4, 0, False]]", "- [6, 2, HaloAttention, [2, 1, 4, 0]]"
+        "- [-1, 1, HaloAttention, [2, 1, 4, 0]]", "- [6, 2, HaloAttention, [2, 1, 4, 0]]"
     )
     assert "[6, 2, HaloAttention" in text
     for s in "nl":

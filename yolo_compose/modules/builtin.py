@@ -22,6 +22,7 @@ HALO = register(
             ArgSpec(
                 "zero_init", "bool", False,
                 "true: residual, output projection at 0: the identity at init (fine-tuning)",
+                in_default_row=False,
             ),
         ),
         complexity="O(N)",
@@ -50,6 +51,7 @@ MHSA = register(
             ArgSpec(
                 "zero_init", "bool", False,
                 "true: residual, value projection at 0: the identity at init (fine-tuning)",
+                in_default_row=False,
             ),
         ),
         aliases=("botnet",),
@@ -83,6 +85,7 @@ CGA = register(
             ArgSpec(
                 "zero_init", "bool", False,
                 "changes nothing: CGA is residual and the identity at init either way",
+                in_default_row=False,
             ),
         ),
         aliases=("efficientvit",),
@@ -128,6 +131,7 @@ FLATTEN = register(
             ArgSpec(
                 "zero_init", "bool", False,
                 "true: residual, output projection at 0: the identity at init (fine-tuning)",
+                in_default_row=False,
             ),
         ),
         aliases=("fla",),
