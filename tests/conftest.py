@@ -29,8 +29,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def run_python(code: str, *args: str, cwd: str | Path, env: dict[str, str] | None = None,
                timeout: float = 600) -> dict:
-    """Run `code` in a fresh interpreter with the test helpers importable; returns its last JSON line."""
-    # the test helpers, then this checkout's package (not whichever copy is installed)
+    """Run `code` in a fresh interpreter with the test helpers importable; returns its last JSON line.
+
+    The project root comes before any installed copy, so the child imports the tree under test.
+    """
     path = os.pathsep.join([str(Path(__file__).resolve().parent), str(PROJECT_ROOT)])
     full_env = {**os.environ, "PYTHONPATH": path, **(env or {})}
     result = subprocess.run(

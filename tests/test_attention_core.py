@@ -1,4 +1,8 @@
-"""The shared attention core: its hand-written backward equals autograd's, and autocast routes to SDPA."""
+"""The shared attention core: every path equals a float64 reference, the path is chosen once per module.
+
+The hand-written backward of the CPU kernel equals autograd's, autocast and tracing route "auto" to
+SDPA, and the in-place softmax (public ``out=`` overload or its fallback) equals ``Tensor.softmax``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,23 @@ import warnings
 
 import pytest
 import torch
+from _paths import FORCED_PATHS, PathSpy
 
-from yolo_compose.modules._common import CpuAttention, attention
+from yolo_compose.modules import _common
+from yolo_compose.modules._common import (
+    ATTENTION_PATH_ENV,
+    CpuAttention,
+    attention,
+    default_attention_path,
+    set_attention_path,
+    softmax_,
+    softmax_backward_,
+)
+from yolo_compose.modules.botnet import MHSA
+from yolo_compose.modules.efficientvit import CascadedGroupAttention
+from yolo_compose.modules.halo import HaloAttention
+
+ATTENTION_MODULES = [HaloAttention, MHSA, CascadedGroupAttention]
 
 
 def naive(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -100,3 +119,152 @@ def test_bias_terms_take_the_same_sum_on_the_sdpa_path():
         )
     eager = attention(q, k, v, (rows, cols), 0.3)
     torch.testing.assert_close(traced(q, k, v), eager)
+
+
+# ---- each path against the float64 reference -----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", FORCED_PATHS)
+@pytest.mark.parametrize("bias_shape", [(6, 4, 9), (1, 4, 9), (4, 9)], ids=["full", "broadcast-batch", "2d"])
+def test_each_path_equals_the_reference_in_value_and_gradient(path, bias_shape, monkeypatch):
+    spy = PathSpy(monkeypatch)
+    q, k, v, bias = inputs(bias_shape)
+    with torch.no_grad():
+        bias[..., -2:] = -math.inf  # masked keys, as the padding masks write them
+    grad = torch.randn(6, 4, 5, dtype=torch.float64)
+    out = attention(q, k, v, bias, 0.3, path)
+    assert spy.taken() == {path}
+    want = naive(q * 0.3, k, v, bias)
+    torch.testing.assert_close(out, want, msg=lambda m: f"{path}: {m}")
+    ours = torch.autograd.grad(out, (q, k, v, bias), grad)
+    reference = torch.autograd.grad(want, (q, k, v, bias), grad)
+    for name, mine, theirs in zip("qkv", ours, reference, strict=False):
+        torch.testing.assert_close(mine, theirs, msg=lambda m, name=name: f"{path}, grad {name}: {m}")
+    torch.testing.assert_close(ours[3], reference[3], msg=lambda m: f"{path}, grad bias: {m}")
+
+
+@pytest.mark.parametrize("path", FORCED_PATHS)
+def test_each_path_sums_bias_terms_given_in_another_view(path, monkeypatch):
+    spy = PathSpy(monkeypatch)
+    q, k, v, _ = inputs((6, 4, 9))
+    generator = torch.Generator().manual_seed(2)
+    rows = torch.randn(6, 2, 2, 3, 1, dtype=torch.float64, generator=generator).requires_grad_()
+    cols = torch.randn(6, 2, 2, 1, 3, dtype=torch.float64, generator=generator).requires_grad_()
+    grad = torch.randn(6, 4, 5, dtype=torch.float64)
+    out = attention(q, k, v, (rows, cols), 0.3, path)
+    assert spy.taken() == {path}
+    want = naive(q * 0.3, k, v, (rows + cols).reshape(6, 4, 9))
+    torch.testing.assert_close(out, want)
+    for mine, theirs in zip(
+        torch.autograd.grad(out, (q, k, v, rows, cols), grad),
+        torch.autograd.grad(want, (q, k, v, rows, cols), grad),
+        strict=True,
+    ):
+        torch.testing.assert_close(mine, theirs)
+
+
+def test_auto_takes_the_kernel_on_cpu_floats_and_sdpa_under_autocast_and_tracing(monkeypatch):
+    spy = PathSpy(monkeypatch)
+    for dtype in (torch.float32, torch.float64):
+        q, k, v, bias = inputs((6, 4, 9), dtype)
+        attention(q, k, v, bias)
+        assert spy.taken() == {"kernel"}, dtype
+    q, k, v, bias = inputs((6, 4, 9), torch.float32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        attention(q, k, v, bias)
+    assert spy.taken() == {"sdpa"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        detached = tuple(t.detach() for t in (q, k, v, bias))
+        torch.jit.trace(lambda q, k, v, bias: attention(q, k, v, bias), detached, check_trace=False)
+    assert spy.taken() == {"sdpa"}
+
+
+def test_forcing_the_kernel_where_it_cannot_run_is_a_clear_error():
+    q, k, v, bias = inputs((6, 4, 9), torch.float32)
+    under_autocast = r"'kernel' runs on CPU float32/float64 .* under autocast"
+    with pytest.raises(ValueError, match=under_autocast), torch.autocast("cpu", dtype=torch.bfloat16):
+        attention(q, k, v, bias, path="kernel")
+    with pytest.raises(ValueError, match=r"got a cpu torch\.float16 tensor"):
+        attention(*(t.detach().half() for t in (q, k, v, bias)), path="kernel")
+    with pytest.raises(ValueError, match="attention path 'fused' is not one of auto, sdpa, math, kernel"):
+        attention(q, k, v, bias, path="fused")
+
+
+# ---- the path is chosen once per module ------------------------------------------------------------
+
+
+@pytest.fixture
+def process_default():
+    """Undo set_attention_path after the test: the process default is global."""
+    yield set_attention_path
+    set_attention_path(None)
+
+
+@pytest.mark.parametrize("module_class", ATTENTION_MODULES, ids=lambda c: c.__name__)
+def test_modules_take_the_path_at_construction(module_class, monkeypatch, process_default):
+    assert module_class(32).attention_path == "auto"
+    monkeypatch.setenv(ATTENTION_PATH_ENV, "math")
+    built_under_env = module_class(32)
+    assert built_under_env.attention_path == "math"
+    process_default("sdpa")  # over the environment
+    assert module_class(32).attention_path == "sdpa"
+    assert built_under_env.attention_path == "math", "a built module keeps its path"
+    process_default(None)
+    assert default_attention_path() == "math"
+
+
+def test_a_bad_environment_value_names_the_variable(monkeypatch):
+    monkeypatch.setenv(ATTENTION_PATH_ENV, "flash")
+    message = f"{ATTENTION_PATH_ENV} 'flash' is not one of auto, sdpa, math, kernel"
+    with pytest.raises(ValueError, match=message):
+        HaloAttention(32)
+    with pytest.raises(ValueError, match="attention path 'flash' is not one of"):
+        set_attention_path("flash")
+
+
+# ---- the in-place softmax and its backward, public ops only -----------------------------------------
+
+
+@pytest.mark.parametrize("has_out", [True, False], ids=["softmax-out", "fallback"])
+def test_in_place_softmax_equals_tensor_softmax(has_out, monkeypatch):
+    monkeypatch.setattr(_common, "_softmax_has_out", lambda: has_out)
+    logits = torch.randn(6, 4, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 20
+    logits[:, :, -3:] = -math.inf
+    want = logits.softmax(dim=-1)
+    got = softmax_(logits)
+    assert got.data_ptr() == logits.data_ptr(), "written over its input"
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-15)
+    assert torch.count_nonzero(got[:, :, -3:]) == 0
+
+
+def test_this_torch_has_the_public_softmax_out_overload():
+    """torch >= 2.2 (the declared floor) has it; the fallback is for builds without it."""
+    assert _common._softmax_has_out()
+
+
+@pytest.mark.parametrize("has_out", [True, False], ids=["softmax-out", "fallback"])
+def test_kernel_passes_gradcheck_with_either_softmax(has_out, monkeypatch):
+    monkeypatch.setattr(_common, "_softmax_has_out", lambda: has_out)
+    q, k, v, bias = inputs((6, 4, 9))
+    assert torch.autograd.gradcheck(lambda *t: CpuAttention.apply(*t[:3], 0.3, t[3]), (q, k, v, bias))
+
+
+def test_softmax_backward_equals_autograd():
+    generator = torch.Generator().manual_seed(4)
+    logits = torch.randn(6, 4, 9, dtype=torch.float64, generator=generator).requires_grad_()
+    grad = torch.randn(6, 4, 9, dtype=torch.float64, generator=generator)
+    weights = logits.softmax(dim=-1)
+    (want,) = torch.autograd.grad(weights, logits, grad)
+    torch.testing.assert_close(softmax_backward_(grad.clone(), weights.detach()), want)
+
+
+def test_no_private_torch_api_in_the_modules():
+    """The CPU fast paths use public torch ops only (no ``torch._x`` calls, no ``torch.ops.aten._x``)."""
+    import pathlib
+    import re
+
+    folder = pathlib.Path(_common.__file__).parent
+    for source in folder.glob("*.py"):
+        found = re.findall(r"torch\.(?:ops\.aten\.)?_[a-z]\w*", source.read_text(encoding="utf-8"))
+        assert not found, f"{source.name}: {found}"

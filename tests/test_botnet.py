@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _paths import FORCED_PATHS, PathSpy
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -61,15 +62,39 @@ def make_module(width: int, height: int, heads: int = 2, channels: int = 16) -> 
 
 
 @pytest.mark.parametrize(("height", "width"), [(4, 4), (3, 5), (5, 2)])
-def test_matches_naive_reference_at_trained_size(height: int, width: int) -> None:
+@pytest.mark.parametrize("path", FORCED_PATHS)
+def test_matches_naive_reference_at_trained_size(
+    height: int, width: int, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each attention path (CPU kernel, SDPA, plain ops), with autograd on and off, against float64."""
+    spy = PathSpy(monkeypatch)
     module = make_module(width, height)
+    module.attention_path = path
     x = torch.randn(2, 16, height, width, dtype=torch.float64)
     want = naive_mhsa(module, x)
-    got_training = module(x)  # autograd on: explicit attention
+    got_training = module(x)
     with torch.no_grad():
-        got_inference = module(x)  # autograd off: fused SDPA
+        got_inference = module(x)
+    assert spy.taken() == {path}
     for got in (got_training, got_inference):
-        assert torch.allclose(got, want, atol=1e-5), f"max diff {(got - want).abs().max():.2e}"
+        assert torch.allclose(got, want, atol=1e-10), f"{path}: max diff {(got - want).abs().max():.2e}"
+
+
+@pytest.mark.parametrize("path", FORCED_PATHS)
+@pytest.mark.parametrize(("height", "width"), [(3, 5), (4, 6)], ids=["trained", "resampled"])
+def test_gradients_match_naive_reference(height: int, width: int, path: str, monkeypatch) -> None:
+    spy = PathSpy(monkeypatch)
+    module = make_module(width=5, height=3)
+    module.attention_path = path
+    x = torch.randn(2, 16, height, width, dtype=torch.float64, requires_grad=True)
+    grad = torch.randn_like(x)
+    inputs = [x, *module.parameters()]
+    got = torch.autograd.grad(module(x), inputs, grad)
+    assert spy.taken() == {path}
+    want = torch.autograd.grad(naive_mhsa(module, x), inputs, grad)
+    for name, mine, theirs in zip(["x", *dict(module.named_parameters())], got, want, strict=True):
+        diff = (mine - theirs).abs().max()
+        assert torch.allclose(mine, theirs, atol=1e-8), f"{path}, {name}: max diff {diff:.2e}"
 
 
 @pytest.mark.parametrize(("height", "width"), [(5, 3), (6, 6), (2, 3), (1, 1)])

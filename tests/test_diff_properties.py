@@ -12,10 +12,22 @@ heuristic and only completeness is required.
 
 from __future__ import annotations
 
+from unittest import mock
+
+import _diff_reference as reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yolo_compose.composer.diff import Node, apply_diff, diff_nodes, same_graph
+from yolo_compose.composer import diff
+from yolo_compose.composer.diff import (
+    Alignment,
+    Node,
+    align_nodes,
+    apply_diff,
+    diff_nodes,
+    same_graph,
+    script_size,
+)
 from yolo_compose.composer.spec import INPUT
 
 MODULES = ["Conv", "C2f", "SPPF", "nn.Upsample"]
@@ -30,7 +42,7 @@ def graphs(draw: st.DrawFn, min_size: int = 2, max_size: int = 12, distinct: boo
     in channels or module); otherwise content comes from a small pool and repeats often.
     """
     size = draw(st.integers(min_size, max_size))
-    channels = iter(draw(st.lists(st.integers(1, 64), min_size=size, max_size=size, unique=True)))
+    channels = iter(draw(st.lists(st.integers(1, max(64, size)), min_size=size, max_size=size, unique=True)))
 
     def args() -> list:
         return [next(channels) * 16] if distinct else draw(st.sampled_from(ARGS))
@@ -89,14 +101,15 @@ def change_args(nodes: list[Node], position: int, args: list) -> list[Node]:
 
 @st.composite
 def edited(
-    draw: st.DrawFn, max_ops: int = 4, distinct: bool = True, copies: bool = False
+    draw: st.DrawFn, max_ops: int = 4, distinct: bool = True, copies: bool = False, min_size: int = 2,
+    max_size: int = 12,
 ) -> tuple[list[Node], list[Node], list[str]]:
     """(A, B, script): B is A after a random script of inserts, removes and argument changes.
 
     Inserted rows are a new module (args possibly equal to a row's), or with ``copies`` may copy
     an existing row's content.
     """
-    a = draw(graphs(distinct=distinct))
+    a = draw(graphs(min_size, max_size, distinct=distinct))
     b, script = list(a), []
     for step in range(draw(st.integers(0, max_ops))):
         op = draw(st.sampled_from(["insert", "remove", "change"]))
@@ -157,3 +170,96 @@ def test_diff_is_complete_even_when_rows_are_equal(case):
 def test_a_graph_against_itself_is_the_same_graph(a):
     result = diff_nodes(a, list(a))
     assert result.same_graph and result.edit_count == 0 and not result.renumbered
+
+
+# --- the anchored alignment against the whole-table one it replaced -------------------------------
+#
+# tests/_diff_reference.py keeps the alignment as it was (whole-table DP rounds, a hill-climb that
+# re-scores the whole table per candidate). Small inputs still take that path (exactly, only
+# faster); larger ones are anchored, DP'd per gap and searched in windows. The anchoring is forced
+# onto small graphs by lowering its size limits, so that hypothesis can compare it with the old
+# search, which is too slow to run on large graphs many times.
+
+ANY_EDIT = st.one_of(edited(), edited(distinct=False, copies=True), edited(copies=True), edited(max_ops=8))
+
+
+def anchored_everywhere():
+    """The anchored path at any size: no exact-size shortcut, every region searched for anchors."""
+    return mock.patch.multiple(diff, _EXACT_ROWS=0, _SETTLED_GAP_CELLS=0)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ANY_EDIT)
+def test_small_inputs_align_exactly_as_the_whole_table_search_did(case):
+    a, b, _ = case
+    assert align_nodes(a, b) == reference.align_nodes(a, b)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ANY_EDIT)
+def test_anchored_alignment_is_never_longer_than_the_whole_table_one(case):
+    a, b, _ = case
+    with anchored_everywhere():
+        result = diff_nodes(a, b)
+    old = reference.align_nodes(a, b)
+    assert result.edit_count <= reference.script_size(a, b, old)
+    assert same_graph(apply_diff(a, result), b)
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+@given(st.one_of(
+    edited(max_ops=10, min_size=49, max_size=70),
+    edited(max_ops=10, min_size=49, max_size=70, distinct=False, copies=True),
+))
+def test_graphs_past_the_exact_size_are_anchored_and_no_worse(case):
+    """Above _EXACT_ROWS rows the anchored path runs as shipped; the old search (about a second
+    per pair at this size) finds no shorter script."""
+    a, b, _ = case
+    assert max(len(a), len(b)) > diff._EXACT_ROWS
+    result = diff_nodes(a, b)
+    assert same_graph(apply_diff(a, result), b)
+    assert result.edit_count <= reference.script_size(a, b, reference.align_nodes(a, b))
+
+
+@st.composite
+def aligned(draw: st.DrawFn) -> tuple[list[Node], list[Node], Alignment]:
+    """A pair of graphs and an arbitrary monotone matching of their rows."""
+    a, b, _ = draw(ANY_EDIT)
+    size = draw(st.integers(0, min(len(a), len(b))))
+    rows_a = sorted(draw(st.lists(st.integers(0, len(a) - 1), min_size=size, max_size=size, unique=True)))
+    rows_b = sorted(draw(st.lists(st.integers(0, len(b) - 1), min_size=size, max_size=size, unique=True)))
+    return a, b, Alignment.from_pairs(list(zip(rows_a, rows_b, strict=True)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(aligned())
+def test_script_size_counts_what_it_always_counted(case):
+    a, b, align = case
+    assert script_size(a, b, align) == reference.script_size(a, b, align)
+
+
+@settings(max_examples=200, deadline=None)
+@given(aligned())
+def test_the_local_search_keeps_its_size_exact_from_any_start(case):
+    """Each move is scored by what it changes, not by re-scoring the table: the size it tracks
+    must still be the exact size of where it ends, and never above where it started."""
+    a, b, align = case
+    problem = diff._Problem(a, b)
+    pairs = sorted(align.a_to_b.items())
+    pairs = [(i, j) for i, j in pairs if problem.compatible(i, j)]
+    search = diff._Search(problem, pairs)
+    start = search.size
+    assert start == script_size(a, b, Alignment.from_pairs(pairs))
+    search.run()
+    assert search.size == script_size(a, b, Alignment.from_pairs(search.pairs)) <= start
+
+
+def test_aligning_never_freezes_a_value_again():
+    """Contents are frozen once, when a node is made; the alignment only compares them."""
+    a = [Node("Conv", 1, [16 * (i % 5), 3, 2], (i - 1,) if i else (INPUT,), False) for i in range(80)]
+    b = [*a[:40], Node("HaloAttention", 1, [2, 1], (39,), False),
+         *[_shift(n, lambda s: s + 1 if s >= 40 else s) for n in a[40:]]]
+    with mock.patch.object(diff, "freeze", side_effect=AssertionError("froze during alignment")):
+        align = align_nodes(a, b)
+    assert sorted(set(range(len(b))) - set(align.b_to_a)) == [40]

@@ -11,6 +11,7 @@ import math
 
 import pytest
 import torch
+from _paths import FORCED_PATHS, PathSpy
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -111,28 +112,51 @@ CASES = {
 }
 
 
+#: CGA's CPU kernel is its explicit ops (no hand-written backward): "kernel" runs the "math" code.
+TAKEN = {"kernel": {"math"}, "math": {"math"}, "sdpa": {"sdpa"}}
+
+
 @pytest.mark.parametrize("case", list(CASES))
-def test_matches_reference(case):
+@pytest.mark.parametrize("path", FORCED_PATHS)
+def test_matches_reference(case, path, monkeypatch):
+    """Each attention path in float32 against the float64 reference."""
+    spy = PathSpy(monkeypatch)
     kwargs, H, W = CASES[case]
     module = randomize(CascadedGroupAttention(16, key_dim=4, heads=4, kernels=[3, 5, 1, 3], **kwargs)).eval()
+    module.attention_path = path
     x = torch.randn(2, 16, H, W, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         got = module(x)
+    assert spy.taken() == TAKEN[path]
     want = reference_cga(module, x)
     err = (got.double() - want).abs().max().item()
-    assert torch.allclose(got.double(), want, atol=1e-5, rtol=1e-5), f"{case}: max abs error {err:.2e}"
+    assert torch.allclose(got.double(), want, atol=1e-5, rtol=1e-5), f"{case}, {path}: max error {err:.2e}"
 
 
-def test_sdpa_path_matches_the_explicit_path(monkeypatch):
-    """The SDPA path (taken off the CPU) and the explicit one compute the same function."""
-    module = randomize(CascadedGroupAttention(16, key_dim=4, heads=4, resolution=20, window=5)).eval()
-    x = torch.randn(2, 16, 11, 8)
-    with torch.no_grad():
-        explicit = module(x)
-        monkeypatch.setattr(CascadedGroupAttention, "prefers_sdpa", staticmethod(lambda q: True))
-        fused = module(x)
-    diff = (fused - explicit).abs().max().item()
-    assert torch.allclose(fused, explicit, atol=1e-5), f"max diff {diff:.2e}"
+@pytest.mark.parametrize("case", ["global rectangular", "padded tiles"])
+@pytest.mark.parametrize("path", FORCED_PATHS)
+def test_float64_values_and_gradients_match_reference(case, path, monkeypatch):
+    """Each path in float64, value and gradients (input, bias table) against the reference."""
+    spy = PathSpy(monkeypatch)
+    kwargs, H, W = CASES[case]
+    module = randomize(CascadedGroupAttention(16, key_dim=4, heads=4, kernels=[3, 5, 1, 3], **kwargs))
+    module = module.double().eval()
+    module.attention_path = path
+    x = torch.randn(2, 16, H, W, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    x.requires_grad_()
+    got, want = module(x), reference_cga(module, x)
+    assert spy.taken() == TAKEN[path]
+    assert torch.allclose(got, want, atol=1e-10), f"{case}, {path}: max diff {(got - want).abs().max():.2e}"
+    grad = torch.randn_like(got)
+    inputs = (x, module.attention_biases, module.qkvs[1][0].weight)
+    for name, mine, theirs in zip(
+        ("x", "attention_biases", "qkvs.1 weight"),
+        torch.autograd.grad(got, inputs, grad),
+        torch.autograd.grad(want, inputs, grad),
+        strict=True,
+    ):
+        diff = (mine - theirs).abs().max()
+        assert torch.allclose(mine, theirs, atol=1e-9), f"{case}, {path}, grad {name}: max diff {diff:.2e}"
 
 
 def test_identity_at_init_not_zero():

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from yolo_compose.modules.flatten import FocusedLinearAttention, flatten_macs
+from yolo_compose.modules.flatten import FocusedLinearAttention, core_dtype, flatten_macs
 
 
 def randomize(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -124,6 +124,34 @@ def test_any_size_batch_and_train_eval(size):
     with torch.no_grad():
         batched, single = module(x), module(x[1:2])
     assert torch.allclose(batched[1:2], single, atol=1e-5), f"{size}: samples must not interact"
+
+
+def test_float64_stays_float64(monkeypatch):
+    """The core is raised to float32 only from below: float64 in, float64 math (float32 would miss 1e-12)."""
+    module = randomize(FocusedLinearAttention(16, size=6, heads=4)).double().eval()
+    x = torch.randn(2, 16, 9, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    seen = []
+    core = FocusedLinearAttention.linear_attention
+
+    def recording_core(self, q, k, v):
+        seen.append(q.dtype)
+        return core(self, q, k, v)
+
+    monkeypatch.setattr(FocusedLinearAttention, "linear_attention", recording_core)
+    with torch.no_grad():
+        got = module(x)
+    want = reference_flatten(module, x)
+    assert seen == [torch.float64] and got.dtype == torch.float64
+    assert torch.allclose(got, want, atol=1e-12, rtol=1e-12), f"max diff {(got - want).abs().max():.2e}"
+
+
+@pytest.mark.parametrize(
+    ("dtype", "core"),
+    [(torch.float16, torch.float32), (torch.bfloat16, torch.float32), (torch.float64, torch.float64)],
+)
+def test_core_dtype_raises_only_below_float32(dtype, core):
+    assert core_dtype(dtype) == core
+    assert core_dtype(torch.float32) == torch.float32
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])

@@ -6,9 +6,11 @@ import math
 
 import pytest
 import torch
+from _paths import FORCED_PATHS, PathSpy
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from yolo_compose.modules import _common
 from yolo_compose.modules import halo as halo_module
 from yolo_compose.modules.halo import HaloAttention, WindowAttention, halo_macs
 
@@ -57,31 +59,57 @@ def naive_halo(module: HaloAttention, x: torch.Tensor) -> torch.Tensor:
     ("height", "width", "block", "halo"),
     [(6, 6, 2, 1), (5, 7, 2, 1), (7, 4, 3, 2), (4, 4, 4, 0), (3, 5, 2, 3)],
 )
-def test_matches_naive_reference(height: int, width: int, block: int, halo: int) -> None:
-    """Both attention paths: explicit with autograd (training), fused SDPA without (inference)."""
+@pytest.mark.parametrize("path", FORCED_PATHS)
+def test_matches_naive_reference(
+    height: int, width: int, block: int, halo: int, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each attention path (CPU kernel, SDPA, plain ops), with autograd on and off, against float64."""
+    spy = PathSpy(monkeypatch)
     torch.manual_seed(0)
     module = HaloAttention(16, block, halo, heads=2).double().eval()
+    module.attention_path = path
     x = torch.randn(2, 16, height, width, dtype=torch.float64)
     want = naive_halo(module, x)
     got_training = module(x)
     with torch.no_grad():
         got_inference = module(x)
+    assert spy.taken() == {path}
     for got in (got_training, got_inference):
-        assert torch.allclose(got, want, atol=1e-5), f"max diff {(got - want).abs().max():.2e}"
+        assert torch.allclose(got, want, atol=1e-10), f"{path}: max diff {(got - want).abs().max():.2e}"
 
 
 @pytest.mark.parametrize(("block", "halo"), [(2, 1), (3, 2), (4, 1), (1, 1), (2, 0)])
-def test_training_gradients_match_naive_reference(block: int, halo: int) -> None:
-    """The hand-written backward passes (window gather, attention) give autograd's gradients."""
+@pytest.mark.parametrize("path", FORCED_PATHS)
+def test_training_gradients_match_naive_reference(
+    block: int, halo: int, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every path's gradients (the kernel's hand-written backward included) equal the reference's."""
+    spy = PathSpy(monkeypatch)
     torch.manual_seed(0)
     module = HaloAttention(8, block, halo, heads=2).double()
+    module.attention_path = path
     x = torch.randn(2, 8, 7, 5, dtype=torch.float64, requires_grad=True)
     grad = torch.randn(2, 8, 7, 5, dtype=torch.float64)
     inputs = [x, *module.parameters()]
     got = torch.autograd.grad(module(x), inputs, grad)
+    assert spy.taken() == {path}
     want = torch.autograd.grad(naive_halo(module, x), inputs, grad)
     for name, mine, theirs in zip(["x", *dict(module.named_parameters())], got, want, strict=True):
-        assert torch.allclose(mine, theirs, atol=1e-8), f"{name}: max diff {(mine - theirs).abs().max():.2e}"
+        diff = (mine - theirs).abs().max()
+        assert torch.allclose(mine, theirs, atol=1e-8), f"{path}, {name}: max diff {diff:.2e}"
+
+
+def test_kernel_path_with_the_softmax_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where torch has no ``softmax(out=)``, the windowed kernel's in-step softmax gives the same layer."""
+    monkeypatch.setattr(_common, "_softmax_has_out", lambda: False)
+    torch.manual_seed(0)
+    module = HaloAttention(8, 2, 1, heads=2).double()
+    x = torch.randn(2, 8, 5, 7, dtype=torch.float64, requires_grad=True)
+    grad = torch.randn_like(x)
+    inputs = [x, *module.parameters()]
+    got = torch.autograd.grad(module(x), inputs, grad)
+    want = torch.autograd.grad(naive_halo(module, x), inputs, grad)
+    assert all(torch.allclose(a, b, atol=1e-8) for a, b in zip(got, want, strict=True))
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,26 @@ def test_ultralytics_internals_we_rely_on():
     assert not tasks._SafeLoad.restricted() or os.environ.get("ULTRALYTICS_SAFE_LOAD")
 
 
+def test_ultralytics_checkpoint_internals_we_rely_on():
+    """Fails loudly when ultralytics changes what yolo_compose.weights reads or writes through integration."""
+    from ultralytics import cfg
+    from ultralytics.nn import tasks
+    from ultralytics.utils import DEFAULT_CFG_DICT, DEFAULT_CFG_KEYS, torch_utils
+
+    from yolo_compose import integration
+
+    loading = inspect.signature(tasks._SafeLoad.loading)
+    assert list(loading.parameters) == ["weight"], "_SafeLoad.loading(weight) changed"
+    assert "weights_only=True" in inspect.getsource(tasks.torch_safe_load)
+    assert 'ckpt.get("ema") or ckpt.get("model")' in inspect.getsource(tasks.load_checkpoint)
+    strip = inspect.getsource(torch_utils.strip_optimizer)
+    for key in (*integration.EMPTY_CHECKPOINT_KEYS, "train_args", "epoch"):
+        assert f'"{key}"' in strip or f"'{key}'" in strip, f"strip_optimizer no longer writes {key!r}"
+    assert "DEFAULT_CFG_KEYS" in strip and DEFAULT_CFG_KEYS and DEFAULT_CFG_DICT
+    assert cfg.ARGV is sys.argv, "ultralytics.cfg.ARGV is no longer the sys.argv list (yolo-compose yolo)"
+    assert callable(cfg.entrypoint)
+
+
 BUILD_EVERY_SCALE = """
     import json, sys
     {first}
@@ -114,7 +134,9 @@ def test_yolo_and_detection_model_build_every_scale(tmp_path, import_first):
 def test_from_is_not_minus_one_and_repeats_scale_with_depth(tmp_path):
     """A row that reads an absolute index and repeats: c1 = channels of that layer, n scaled by depth."""
     text = compose_insert("yolo11n", "halo", after=6).spec.dump()
-    text = text.replace("- [-1, 1, HaloAttention, [2, 1, 4, 0]]", "- [6, 2, HaloAttention, [2, 1, 4, 0]]")
+    text = text.replace(
+        "- [-1, 1, HaloAttention, [2, 1, 4, 0]]", "- [6, 2, HaloAttention, [2, 1, 4, 0]]"
+    )
     assert "[6, 2, HaloAttention" in text
     for s in "nl":
         (tmp_path / f"yolo11{s}-halo6.yaml").write_text(text, encoding="utf-8")
@@ -149,7 +171,7 @@ def test_from_is_not_minus_one_and_repeats_scale_with_depth(tmp_path):
 
 def test_user_module_registered_with_register_builds(tmp_path):
     text = compose_insert("yolo11n", "halo", after=8).spec.dump().replace(
-        "HaloAttention, [2, 1, 4, 0]", "ChannelGate, [5]"
+        "HaloAttention, [2, 1, 4, 0, False]", "ChannelGate, [5]"
     )
     (tmp_path / "yolo11s-gate.yaml").write_text(text, encoding="utf-8")
     report = run_python(

@@ -32,10 +32,20 @@ SPECS = [spec for spec in all_specs() if spec.target.startswith("yolo_compose.mo
 LINEAR_SPECS = [spec for spec in SPECS if spec.complexity == "O(N)"]
 
 
-def build(spec: ModuleSpec, c1: int = CHANNELS) -> nn.Module:
-    """The module as a YAML row with default args builds it: ``Class(c1, *default_args)``."""
+def build(spec: ModuleSpec, c1: int = CHANNELS, **changed: object) -> nn.Module:
+    """The module as a YAML row with default args builds it: ``Class(c1, *default_args)``.
+
+    ``changed`` replaces default args by name (``zero_init=True``), as a YAML row would.
+    """
     torch.manual_seed(0)
-    return spec.load_class()(c1, *spec.default_args)
+    return spec.load_class()(c1, *yaml_args(spec, **changed))
+
+
+def yaml_args(spec: ModuleSpec, **changed: object) -> list[object]:
+    """The default YAML args with some replaced by name."""
+    unknown = set(changed) - {arg.name for arg in spec.args}
+    assert not unknown, f"{spec.name} has no args {unknown}"
+    return [changed.get(arg.name, arg.default) for arg in spec.args]
 
 
 def feature_map(batch: int, height: int, width: int, c1: int = CHANNELS, scale: float = 1.0) -> torch.Tensor:
@@ -211,8 +221,9 @@ def test_state_dict_does_not_depend_on_input_size(spec: ModuleSpec) -> None:
         assert torch.allclose(reloaded.eval()(x), module.eval()(x))
 
 
-def test_torchscript_trace(spec: ModuleSpec) -> None:
-    module = build(spec).eval()
+@pytest.mark.parametrize("zero_init", [False, True], ids=["plain", "zero_init"])
+def test_torchscript_trace(spec: ModuleSpec, zero_init: bool) -> None:
+    module = build(spec, zero_init=zero_init).eval()
     x = feature_map(1, 12, 20)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
@@ -222,12 +233,13 @@ def test_torchscript_trace(spec: ModuleSpec) -> None:
     assert torch.allclose(got, want, atol=1e-5), f"max diff {(got - want).abs().max():.2e}"
 
 
-def test_onnx_export_opset_17(spec: ModuleSpec) -> None:
+@pytest.mark.parametrize("zero_init", [False, True], ids=["plain", "zero_init"])
+def test_onnx_export_opset_17(spec: ModuleSpec, zero_init: bool) -> None:
     """Export as ultralytics does (``dynamo=False``), check the graph and run it with onnx's evaluator."""
     onnx = pytest.importorskip("onnx")
     from onnx.reference import ReferenceEvaluator
 
-    module = build(spec).eval()
+    module = build(spec, zero_init=zero_init).eval()
     x = feature_map(1, 12, 20)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
@@ -241,3 +253,100 @@ def test_onnx_export_opset_17(spec: ModuleSpec) -> None:
         want = module(x)
     got = torch.from_numpy(got)
     assert torch.allclose(got, want, atol=1e-4), f"max diff {(got - want).abs().max():.2e}"
+
+
+# ---- zero_init: the identity at init ----------------------------------------------------------
+
+#: The layer each module zeroes with ``zero_init`` (CGA: its projection BN, zero in every case).
+ZEROED = {"halo": "out", "mhsa": "v", "cga": "proj.1.1", "flatten": "proj"}
+#: Odd, rectangular, block-multiple and 1 x 1 maps (batch 2 there: BatchNorm trains on 2 values).
+IDENTITY_INPUTS = [(1, 17, 17), (3, 12, 20), (1, 5, 7), (3, 20, 20), (2, 1, 1)]
+
+
+def test_zero_init_is_the_last_arg_and_off_by_default(spec: ModuleSpec) -> None:
+    last = spec.args[-1]
+    assert (last.name, last.type, last.default) == ("zero_init", "bool", False)
+    assert set(ZEROED) == {s.name for s in SPECS}, "a new module needs its zeroed layer named here"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("training", [False, True], ids=["eval", "train"])
+def test_zero_init_is_the_identity_bit_for_bit(spec: ModuleSpec, dtype: torch.dtype, training: bool) -> None:
+    """A fresh zero_init layer returns its input unchanged: every size, batch, mode, with or without grad."""
+    module = build(spec, zero_init=True).to(dtype).train(training)
+    for batch, height, width in IDENTITY_INPUTS:
+        x = feature_map(batch, height, width, scale=30.0).to(dtype)
+        with torch.no_grad():
+            assert torch.equal(module(x), x), f"{spec.name} {dtype} {tuple(x.shape)} no grad"
+        assert torch.equal(module(x.requires_grad_()), x), f"{spec.name} {dtype} {tuple(x.shape)} with grad"
+
+
+@pytest.mark.parametrize("dtype", cpu_autocast_dtypes(), ids=str)
+def test_zero_init_is_the_identity_under_autocast(spec: ModuleSpec, dtype: torch.dtype) -> None:
+    module = build(spec, zero_init=True).train()
+    x = feature_map(2, 17, 17, scale=30.0)
+    with torch.autocast("cpu", dtype=dtype):
+        assert torch.equal(module(x), x), f"{spec.name} under {dtype} autocast"
+
+
+def test_zero_init_trains_from_the_first_step(spec: ModuleSpec) -> None:
+    """The zeroed layer gets a non-zero gradient at once; one step later it is no longer the identity."""
+    module = build(spec, zero_init=True).train()
+    x = feature_map(4, 12, 20).requires_grad_()
+    grad_out = torch.randn_like(x)
+    (module(x) * grad_out).sum().backward()
+    zeroed = dict(module.named_parameters())
+    for name in (f"{ZEROED[spec.name]}.weight", f"{ZEROED[spec.name]}.bias"):
+        grad = zeroed[name].grad
+        assert grad is not None and grad.abs().max() > 0, f"{spec.name}: {name} got no gradient"
+    assert torch.equal(x.grad, grad_out), "an identity layer passes the gradient through unchanged"
+    torch.optim.SGD(module.parameters(), lr=0.1).step()
+    with torch.no_grad():
+        assert not torch.equal(module(x), x), f"{spec.name}: still the identity after a step"
+
+
+def test_zero_init_off_is_todays_module(spec: ModuleSpec) -> None:
+    """zero_init False: the same parameters, values and outputs as a row without the arg."""
+    without = spec.load_class()
+    torch.manual_seed(0)
+    old_row = without(CHANNELS, *spec.default_args[:-1]).eval()
+    off, on = build(spec, zero_init=False).eval(), build(spec, zero_init=True).eval()
+    old_state, off_state = old_row.state_dict(), off.state_dict()
+    assert list(off_state) == list(old_state) == list(on.state_dict())
+    assert all(torch.equal(off_state[key], old_state[key]) for key in old_state)
+    x = feature_map(2, 12, 20)
+    with torch.no_grad():
+        assert torch.equal(off(x), old_row(x))
+    zeroed = ZEROED[spec.name]
+    changed = {key for key, value in on.state_dict().items() if not torch.equal(value, off_state[key])}
+    assert changed <= {f"{zeroed}.weight", f"{zeroed}.bias"}, changed
+
+
+def test_zero_init_rows_build_through_ultralytics_and_keep_the_base_predictions(
+    spec: ModuleSpec, tmp_path
+) -> None:
+    """yolo11n with a zero_init row after layer 8, the base's weights moved one index up: same predictions."""
+    from ultralytics.nn.tasks import DetectionModel
+
+    import yolo_compose  # noqa: F401  (registers the modules with ultralytics)
+    from yolo_compose.composer.edit import compose_insert
+
+    edit = compose_insert("yolo11n", spec.name, after=8, args=yaml_args(spec, zero_init=True))
+    composed_path = tmp_path / "yolo11n-zero.yaml"
+    composed_path.write_text(edit.spec.dump(), encoding="utf-8")
+    assert f"{spec.yaml_name}, [" in composed_path.read_text() and "True]]" in composed_path.read_text()
+    torch.manual_seed(0)
+    base = DetectionModel("yolo11n.yaml", verbose=False).eval()
+    composed = DetectionModel(str(composed_path), verbose=False).eval()
+    layer = composed.model[9]
+    assert type(layer).__name__ == spec.yaml_name and layer.zero_init
+    moved = {}
+    for key, value in base.state_dict().items():
+        index = int(key.split(".")[1])
+        moved[key.replace(f"model.{index}.", f"model.{index + (index >= 9)}.", 1)] = value
+    missing, unexpected = composed.load_state_dict(moved, strict=False)
+    assert not unexpected and all(key.startswith("model.9.") for key in missing), (missing, unexpected)
+    images = torch.randn(2, 3, 96, 160)
+    with torch.no_grad():
+        want, got = base(images)[0], composed(images)[0]
+    assert torch.equal(got, want), f"max diff {(got - want).abs().max():.2e}"

@@ -102,11 +102,11 @@ CASES = [
     ),
     (
         "our module with args that break its schema",
-        edited("[-1, 1, Conv, [256, 3, 2]]", "[-1, 1, HaloAttention, [two, 1, 4, 0, 9]]"),
+        edited("[-1, 1, Conv, [256, 3, 2]]", "[-1, 1, HaloAttention, [two, 1, 4, 0, false, 9]]"),
         (),
         1,
-        ["7:28: error: layer 2: HaloAttention takes at most 4 args (block, halo, heads, dim_head), got 5: "
-         "['two', 1, 4, 0, 9] [YC032]",
+        ["7:28: error: layer 2: HaloAttention takes at most 5 args "
+         "(block, halo, heads, dim_head, zero_init), got 6: ['two', 1, 4, 0, False, 9] [YC032]",
          "7:29: error: layer 2: HaloAttention arg 'block' must be int, got 'two' [YC032]"],
     ),
     (

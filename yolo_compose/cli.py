@@ -80,21 +80,67 @@ def _emit_yaml(text: str, target: Path | None) -> None:
         raise ComposeError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
 
 
-def _report(edit: Any, target: Path | None, *, as_json: bool, summary: Any = None) -> None:
-    """Hand the edit (and build summary) to the renderers; stdout gets the result only."""
+def _report(
+    edit: Any, target: Path | None, *, as_json: bool, summary: Any = None, transfer: Any = None
+) -> None:
+    """Hand the edit (build summary, weight transfer) to the renderers; stdout gets the result only."""
     from .render.insert import render_edit_json, render_edit_rich
 
     output = "-" if target is None else str(target)
     if as_json:
-        render_edit_json(edit, output=output, build=None if summary is None else summary.to_dict())
+        render_edit_json(
+            edit,
+            output=output,
+            build=None if summary is None else summary.to_dict(),
+            weights=None if transfer is None else transfer.report.to_dict(),
+        )
         return
     render_edit_rich(edit, output=output if summary is None else None)  # the summary says where it went
     if summary is not None:
         from .render.summary import render_summary
 
         render_summary(summary, as_json=False, output=output)
+    if transfer is not None:
+        from .render.weights import render_transfer_rich
+
+        render_transfer_rich(transfer.report)
     if target is not None:
         sys.stdout.write(f"{target}\n")
+    if transfer is not None:
+        sys.stdout.write(f"{transfer.report.output}\n")
+
+
+_WEIGHTS_HELP = (
+    "Base checkpoint (.pt) of the base YAML: its tensors are carried to their new indices and "
+    "written beside the YAML as <output stem>.pt."
+)
+_TRUST_HELP = "Unpickle --weights without restrictions (only for a file you trust: unpickling can run code)."
+
+
+def _check_weights_output(weights: str | None, output: str | None) -> None:
+    if weights is not None and output == "-":
+        fail(ComposeError("--weights writes <output>.pt beside the YAML; give -o a file name, not '-'"))
+
+
+def _carry_weights(
+    edit: Any, weights: str | None, target: Path | None, *, scale: str | None, trust: bool, force: bool
+) -> tuple[Any, Path | None]:
+    """--weights: the checkpoint carried across the edit (not yet written) and its path."""
+    if weights is None or target is None:
+        return None, None
+    from .weights import transfer_edit_checkpoint
+
+    return transfer_edit_checkpoint(edit, weights, target, scale=scale, trust_checkpoint=trust, force=force)
+
+
+def _write_outputs(edit: Any, target: Path | None, transfer: Any, checkpoint: Path | None) -> None:
+    """The YAML (and the checkpoint, with --weights): both written, or neither."""
+    if transfer is None:
+        _emit_yaml(edit.dump(), target)
+        return
+    from .weights import write_yaml_and_checkpoint
+
+    write_yaml_and_checkpoint(lambda: _emit_yaml(edit.dump(), target), transfer, checkpoint)
 
 
 @app.command("insert")
@@ -130,6 +176,15 @@ def insert_command(
         list[str] | None,
         typer.Option("--import", help="Import a Python module that registers extra modules."),
     ] = None,
+    weights: Annotated[str | None, typer.Option("--weights", help=_WEIGHTS_HELP)] = None,
+    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=_TRUST_HELP)] = False,
+    no_zero_init: Annotated[
+        bool,
+        typer.Option(
+            "--no-zero-init",
+            help="With --weights: the paper's initialisation, not zero_init=True (identity at start).",
+        ),
+    ] = False,
 ) -> None:
     """Insert an attention module after (or before) layers; every reference is renumbered.
 
@@ -139,15 +194,21 @@ def insert_command(
 
     Example: yolo-compose insert halo --after 8 --base yolo11n   (writes yolo11n-halo.yaml)
     Example: yolo-compose insert halo --before Detect --base yolo11n   (one per detection scale)
+    With --weights yolo11n.pt it also writes yolo11n-halo.pt, the base's tensors at their new indices.
     """
     from .composer.edit import compose_insert, note_unfilled_resolution, output_target, parse_args_json
-    from .modules import import_user_modules
+    from .modules import get, import_user_modules
 
     if json_output and output == "-":
         fail(ComposeError("--json and -o - both write to stdout; choose one"))
+    _check_weights_output(weights, output)
     try:
         import_user_modules(import_ or [])
         row_args = parse_args_json(args) if args is not None else None
+        if weights is not None and not no_zero_init:
+            from .weights import identity_init_args
+
+            row_args = identity_init_args(get(module), row_args)
         edit = compose_insert(base, module, after=after, before=before, args=row_args, scale=scale)
         target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
         summary = None
@@ -157,10 +218,13 @@ def insert_command(
             from .build import build_and_summarize
 
             summary = build_and_summarize(edit, scale=scale, imgsz=imgsz, all_scales=all_scales)
-        _emit_yaml(edit.dump(), target)
+        transfer, checkpoint = _carry_weights(
+            edit, weights, target, scale=scale, trust=trust_checkpoint, force=force
+        )
+        _write_outputs(edit, target, transfer, checkpoint)
     except ComposeError as exc:
         fail(exc)
-    _report(edit, target, as_json=json_output, summary=summary)
+    _report(edit, target, as_json=json_output, summary=summary, transfer=transfer)
 
 
 @app.command("remove")
@@ -173,6 +237,8 @@ def remove_command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+    weights: Annotated[str | None, typer.Option("--weights", help=_WEIGHTS_HELP)] = None,
+    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=_TRUST_HELP)] = False,
 ) -> None:
     """Remove a single-input layer; its consumers read its input and every reference is renumbered.
 
@@ -182,13 +248,17 @@ def remove_command(
 
     if json_output and output == "-":
         fail(ComposeError("--json and -o - both write to stdout; choose one"))
+    _check_weights_output(weights, output)
     try:
         edit = compose_remove(base, layer)
         target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
-        _emit_yaml(edit.dump(), target)
+        transfer, checkpoint = _carry_weights(
+            edit, weights, target, scale=None, trust=trust_checkpoint, force=force
+        )
+        _write_outputs(edit, target, transfer, checkpoint)
     except ComposeError as exc:
         fail(exc)
-    _report(edit, target, as_json=json_output)
+    _report(edit, target, as_json=json_output, transfer=transfer)
 
 
 @app.command("replace")
@@ -380,6 +450,64 @@ def templates_command(
 # --- end apply / templates ------------------------------------------------------------------
 
 # --- end insert / remove --------------------------------------------------------------------
+
+# --- transfer (weights) ---------------------------------------------------------------------
+@app.command("transfer")
+def transfer_command(
+    checkpoint: Annotated[str, typer.Argument(help="Checkpoint (.pt) to carry over; its model.yaml is read")],
+    model: Annotated[str, typer.Argument(help="The new model: a YAML file or a bundled name.")],
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Checkpoint to write; default <model stem>.pt.")
+    ] = None,
+    scale: Annotated[
+        str | None, typer.Option("--scale", help="Scale to build the new model at (default: its name's).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
+    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=_TRUST_HELP)] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+) -> None:
+    """Carry a checkpoint's weights to another model YAML, pairing layers as `diff` aligns them.
+
+    A layer's tensors move only to the layer it is aligned with, and only when module, repeats,
+    args and shapes agree; everything else is reported (new, removed, changed, why).
+
+    Example: yolo-compose transfer yolo11n.pt my-yolo11n.yaml -o my-yolo11n.pt
+    """
+    from .render.weights import render_transfer_json, render_transfer_rich
+    from .weights import transfer_to_yaml
+
+    try:
+        transfer = transfer_to_yaml(
+            checkpoint, model, output=output, scale=scale, trust_checkpoint=trust_checkpoint, force=force
+        )
+    except ComposeError as exc:
+        fail(exc)
+    if json_output:
+        render_transfer_json(transfer.report)
+        return
+    render_transfer_rich(transfer.report)
+    sys.stdout.write(f"{transfer.report.output}\n")
+
+
+# --- end transfer ---------------------------------------------------------------------------
+
+# --- yolo (ultralytics' own command line) ---------------------------------------------------
+@app.command(
+    "yolo",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def yolo_command(ctx: typer.Context) -> None:
+    """Run ultralytics' own command line with our modules registered: all arguments pass through.
+
+    Example: yolo-compose yolo train model=yolo11n-halo.yaml data=coco8.yaml epochs=100
+    """
+    from .integration import run_ultralytics_cli
+
+    run_ultralytics_cli(list(ctx.args))
+
+
+# --- end yolo -------------------------------------------------------------------------------
 
 # --- modules (registry) ---------------------------------------------------------------------
 @app.command("modules")

@@ -91,3 +91,7 @@ class OutputExistsError(ComposeError):
 
 class BuildError(ComposeError):
     """Ultralytics failed to build or run the composed model."""
+
+
+class CheckpointError(ComposeError):
+    """A checkpoint cannot be read safely, or does not fit the model it is said to be."""

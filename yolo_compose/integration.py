@@ -13,7 +13,16 @@ when a release renames one):
 * ``ultralytics.nn.tasks._SafeLoad._local.active`` - the thread-local flag that puts
   ``parse_model`` in restricted mode (no ``eval()`` of ``activation:``, only nn.Module layers);
 * ``ultralytics.utils.callbacks.base.default_callbacks`` - the dict every new model copies its
-  callbacks from; our callback in it is pickled by reference into the DDP worker's state.
+  callbacks from; our callback in it is pickled by reference into the DDP worker's state;
+* ``ultralytics.nn.tasks._SafeLoad.loading(path)`` - the context manager that allow-lists the
+  ultralytics and torch classes a checkpoint names before a ``torch.load(weights_only=True)``
+  (how ``torch_safe_load`` reads a checkpoint under ``ULTRALYTICS_SAFE_LOAD=1``);
+* the checkpoint layout of ``ultralytics.utils.torch_utils.strip_optimizer`` (a trained model's
+  final ``best.pt``): the model under ``"model"`` (``load_checkpoint`` takes ``"ema"`` first, so it
+  is None), ``"train_args"``, ``"epoch"`` -1, and ``"date"``/``"version"``/``"license"``/``"docs"``;
+  the model's ``yaml`` (the dict it was built from, with the real ``nc``, re-read by the
+  trainer), ``names``, ``args``, ``model`` (its layers in YAML order) and the head's ``nc``;
+* ``ultralytics.cfg.entrypoint`` - ultralytics' own command line (``yolo ...``).
 
 How it works:
 
@@ -48,6 +57,8 @@ from types import FrameType, ModuleType, TracebackType
 from typing import Any
 
 TASKS_MODULE = "ultralytics.nn.tasks"
+#: Keys of a final ultralytics checkpoint that hold no model (see :func:`checkpoint_dict`).
+EMPTY_CHECKPOINT_KEYS = ("ema", "optimizer", "best_fitness", "stopper", "updates", "scaler")
 CALLBACKS_MODULE = "ultralytics.utils.callbacks.base"
 PARSE_MODEL = "parse_model"
 PREDICT_ONCE = "_predict_once"
@@ -324,3 +335,76 @@ def restricted_mode() -> Iterator[bool]:
         yield True
     finally:
         local.active = previous
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def safe_checkpoint_load(path: str) -> Iterator[None]:
+    """Allow-list what ultralytics allows for the checkpoint at `path`, for one weights_only load.
+
+    Inside it ``torch.load(path, weights_only=True)`` accepts exactly what ultralytics' own
+    restricted loading accepts (the torch and ultralytics classes the file names, numpy scalars,
+    ultralytics' namespace class, paths) plus our module classes, allow-listed on registration.
+    """
+    tasks = importlib.import_module(TASKS_MODULE)
+    register_with_ultralytics(tasks)
+    with tasks._SafeLoad.loading(path):
+        yield
+
+
+def checkpoint_model(ckpt: dict[str, Any]) -> Any:
+    """The model a checkpoint holds, as ultralytics' ``load_checkpoint`` picks it (EMA first)."""
+    return ckpt.get("ema") or ckpt.get("model")
+
+
+def checkpoint_dict(model: Any, *, train_args: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """A final ultralytics checkpoint of `model`, laid out as ``strip_optimizer`` writes ``best.pt``.
+
+    `extra` keys (our provenance) are added beside ultralytics' own; it ignores keys it does not know.
+    """
+    from datetime import datetime
+
+    from ultralytics import __version__
+
+    ckpt: dict[str, Any] = dict.fromkeys(EMPTY_CHECKPOINT_KEYS)
+    ckpt.update(
+        {
+            "epoch": -1,
+            "model": model,
+            "train_args": train_args,
+            "date": datetime.now().astimezone().isoformat(),
+            "version": __version__,
+            "license": "AGPL-3.0 License (https://ultralytics.com/license)",
+            "docs": "https://docs.ultralytics.com",
+        }
+    )
+    ckpt.update(extra)
+    return ckpt
+
+
+def default_train_args(train_args: dict[str, Any] | None) -> dict[str, Any]:
+    """A checkpoint's training args restricted to ultralytics' known keys, as strip_optimizer keeps them."""
+    from ultralytics.utils import DEFAULT_CFG_DICT, DEFAULT_CFG_KEYS
+
+    merged = {**DEFAULT_CFG_DICT, **(train_args or {})}
+    return {k: v for k, v in merged.items() if k in DEFAULT_CFG_KEYS}
+
+
+def run_ultralytics_cli(args: list[str]) -> None:
+    """Run ultralytics' own command line (``yolo ARGS``) in this process, our modules registered.
+
+    ``entrypoint()`` reads ``ultralytics.cfg.ARGV``, which is the ``sys.argv`` list object itself
+    (and its help text quotes the arguments as they were at import): its contents are replaced in
+    place before ultralytics is imported (so arguments with spaces survive), then restored.
+    """
+    saved = list(sys.argv)
+    sys.argv[:] = ["yolo", *args]
+    try:
+        register_with_ultralytics()
+        from ultralytics.cfg import entrypoint
+
+        entrypoint()
+    finally:
+        sys.argv[:] = saved

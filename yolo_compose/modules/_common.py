@@ -1,10 +1,14 @@
-"""Small helpers shared by the attention modules: input checks, padding, table resizing.
+"""Small helpers shared by the attention modules: input checks, padding, table resizing, zero
+init, and the attention core with the choice of its path (SDPA, plain ops, the CPU kernel).
 
 Every helper works on plain tensors and Python ints so that the modules stay traceable with
 ``torch.jit.trace`` and exportable to ONNX.
 """
 
 from __future__ import annotations
+
+import functools
+import os
 
 import torch
 import torch.nn.functional as F
@@ -94,48 +98,74 @@ def relative_index(queries: int, keys: int, offset: int = 0) -> torch.Tensor:
     return key_pos - query_pos + offset
 
 
-def attention(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    bias: torch.Tensor | tuple[torch.Tensor, ...],
-    scale: float = 1.0,
-) -> torch.Tensor:
-    """softmax(scale * q k^T + bias) v over (N, L, d) x (N, S, d) with a bias broadcastable to (N, L, S).
+#: Environment variable that sets the attention path of modules built while it is set.
+ATTENTION_PATH_ENV = "YOLO_COMPOSE_ATTENTION"
+#: The attention paths a module can be set to (see :func:`default_attention_path`).
+ATTENTION_PATHS = ("auto", "sdpa", "math", "kernel")
 
-    ``bias`` may also be a tuple of terms whose broadcast sum has N * L * S elements in the
-    (N, L, S) order, seen in another shape: MHSA passes its position logits as (N, H, W, H, 1) and
-    (N, H, W, 1, W) terms of the (N, H*W, H*W) logits. The sum is then never a tensor of its own.
+_process_default: str | None = None  # set by set_attention_path
 
-    This is ``F.scaled_dot_product_attention`` (a fused kernel where the backend has one), except
-    for float32/float64 on the CPU outside autocast, where :class:`CpuAttention` writes the same
-    math out with one fused ``baddbmm`` for ``bias + scale * q k^T`` and a backward of its own: in
-    training the bias (the relative logits) needs a gradient, which sends SDPA to its unfused math
-    path with extra passes for scaling and fully-masked rows, and in eval its fused CPU kernel
-    with an additive bias measured 1.1-1.7x slower at YOLO's shapes (MHSA at P5 and P4,
-    HaloAttention at P3-P5). Not in fp16/bf16: CPU batched products in those types with a
-    transposed operand are orders of magnitude slower than SDPA. Tracing (TorchScript, ONNX
-    export) keeps SDPA, the op exporters know.
 
-    ``scale`` is applied inside the product (``baddbmm``'s alpha, SDPA's scale) rather than to q
-    beforehand, which would be one more pass over the queries in the forward and the backward.
+def default_attention_path() -> str:
+    """The attention path of a module built now: ``set_attention_path``'s, else the environment's, else auto.
+
+    Each attention module stores it at construction as ``module.attention_path`` (the way timm's
+    layers store ``fused_attn``), and it can be set on an instance afterwards. The paths:
+
+    * ``"auto"`` (default): ``"kernel"`` where it applies (:func:`cpu_kernel_applies`), else
+      ``"sdpa"``;
+    * ``"sdpa"``: ``F.scaled_dot_product_attention`` (fused kernels where the backend has them,
+      the op exporters know);
+    * ``"math"``: the same math written with plain differentiable ops (autograd's backward);
+    * ``"kernel"``: the CPU fast path (see :func:`attention`); an error on inputs it cannot take.
+
+    ``YOLO_COMPOSE_ATTENTION=math`` (for example) sets it for every module built in a process.
     """
-    terms = bias if isinstance(bias, tuple) else (bias,)
-    if explicit_cpu_path(q):
-        return CpuAttention.apply(q, k, v, scale, *terms)
-    if len(terms) > 1:
-        bias = sum(terms[1:], terms[0]).reshape(q.shape[0], q.shape[1], k.shape[1])
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
+    if _process_default is not None:
+        return _process_default
+    return check_attention_path(os.environ.get(ATTENTION_PATH_ENV, "auto"), ATTENTION_PATH_ENV)
 
 
-def explicit_cpu_path(q: torch.Tensor) -> bool:
-    """Whether attention on `q` runs as explicit products with a hand-written backward.
+def set_attention_path(path: str | None) -> None:
+    """Set the attention path of every module built from now on, over the environment; None undoes it.
 
-    CPU float32/float64 outside autocast and outside tracing: see :func:`attention` for why,
-    and ``halo.WindowAttention`` for the windowed form.
+    Modules built before keep theirs (set ``module.attention_path`` to change one).
     """
-    explicit_ok = q.device.type == "cpu" and q.dtype in (torch.float32, torch.float64)
-    return explicit_ok and not torch.jit.is_tracing() and not _cpu_autocast_on()
+    global _process_default
+    _process_default = None if path is None else check_attention_path(path, "attention path")
+
+
+def check_attention_path(path: str, what: str) -> str:
+    """`path` if it names an attention path; else a ValueError naming `what` and the valid paths."""
+    if path not in ATTENTION_PATHS:
+        raise ValueError(f"{what} {path!r} is not one of {', '.join(ATTENTION_PATHS)}")
+    return path
+
+
+def resolve_attention_path(path: str, x: torch.Tensor) -> str:
+    """The path a forward on `x` takes for a module set to `path`: ``"sdpa"``, ``"math"`` or ``"kernel"``."""
+    check_attention_path(path, "attention path")
+    applies = cpu_kernel_applies(x)
+    if path == "auto":
+        return "kernel" if applies else "sdpa"
+    if path == "kernel" and not applies:
+        raise ValueError(
+            f"attention path 'kernel' runs on CPU float32/float64 tensors outside autocast and tracing, "
+            f"got a {x.device.type} {x.dtype} tensor{' under autocast' if _cpu_autocast_on() else ''}"
+            f"{' while tracing' if torch.jit.is_tracing() else ''}; use 'auto', 'sdpa' or 'math'"
+        )
+    return path
+
+
+def cpu_kernel_applies(x: torch.Tensor) -> bool:
+    """Whether the CPU fast path can take `x`: CPU float32/float64, outside autocast and tracing.
+
+    Not in fp16/bf16 (autocast included): CPU batched products in those types with a transposed
+    operand are orders of magnitude slower than SDPA. Not while tracing: TorchScript and ONNX
+    export keep SDPA, the op exporters know.
+    """
+    kernel_ok = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+    return kernel_ok and not torch.jit.is_tracing() and not _cpu_autocast_on()
 
 
 def _cpu_autocast_on() -> bool:
@@ -146,6 +176,43 @@ def _cpu_autocast_on() -> bool:
         return torch.is_autocast_cpu_enabled()
 
 
+def attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    bias: torch.Tensor | tuple[torch.Tensor, ...],
+    scale: float = 1.0,
+    path: str = "auto",
+) -> torch.Tensor:
+    """softmax(scale * q k^T + bias) v over (N, L, d) x (N, S, d) with a bias broadcastable to (N, L, S).
+
+    ``bias`` may also be a tuple of terms whose broadcast sum has N * L * S elements in the
+    (N, L, S) order, seen in another shape: MHSA passes its position logits as (N, H, W, H, 1) and
+    (N, H, W, 1, W) terms of the (N, H*W, H*W) logits. On the kernel path the sum is then never a
+    tensor of its own.
+
+    ``path`` (see :func:`default_attention_path`) picks the computation; all three give the same
+    function. ``"kernel"`` is :class:`CpuAttention`: the math written out with one fused
+    ``baddbmm`` for ``bias + scale * q k^T`` and a backward of its own. In training the bias (the
+    relative logits) needs a gradient, which sends SDPA to its unfused math path with extra passes
+    for scaling and fully-masked rows, and in eval SDPA's fused CPU kernel with an additive bias
+    measured 1.1-1.7x slower at YOLO's shapes (MHSA at P5 and P4, HaloAttention at P3-P5).
+
+    ``scale`` is applied inside the product (``baddbmm``'s alpha, SDPA's scale) rather than to q
+    beforehand, which would be one more pass over the queries in the forward and the backward.
+    """
+    terms = bias if isinstance(bias, tuple) else (bias,)
+    path = resolve_attention_path(path, q)
+    if path == "kernel":
+        return CpuAttention.apply(q, k, v, scale, *terms)
+    if len(terms) > 1:
+        bias = sum(terms[1:], terms[0]).reshape(q.shape[0], q.shape[1], k.shape[1])
+    if path == "sdpa":
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
+    logits = torch.baddbmm(bias, q, k.transpose(1, 2), alpha=scale)  # (N, L, S)
+    return torch.bmm(logits.softmax(dim=-1), v)
+
+
 class CpuAttention(torch.autograd.Function):
     """softmax(bias + scale * q k^T) v with a backward that keeps every batched product in a fast layout.
 
@@ -154,12 +221,16 @@ class CpuAttention(torch.autograd.Function):
 
     The forward allocates one (N, L, S) buffer: the bias terms are summed into it, ``baddbmm``
     adds ``scale * q k^T`` in place, and the softmax is written over it. The backward allocates
-    one more (the weights' gradient, turned into the logits' in place). A fresh buffer of
-    megabytes costs its page faults on every step, as much as the softmax itself at MHSA's P5
-    shape. Every gradient is one ``bmm`` whose result is already in its input's layout:
-    autograd's own backward of ``baddbmm(bias, q, k^T)`` computes the gradient of the
-    *transposed* k, as (N, d, S) products with an inner size of L (4 queries in a HaloAttention
-    block), then copies it back. Not twice differentiable.
+    one more, the logits' gradient ``w * (g - sum_j w_j g_j)`` for the weights' gradient
+    ``g = grad_out v^T``: each row's sum is ``grad_out_i . out_i`` (the sum over j of
+    ``w_ij grad_out_i . v_j``), a product of (N, L, dv) tensors, so ``baddbmm`` writes ``g - sum``
+    in one product and one in-place multiply by the weights finishes it (public ops, one pass over
+    the N x L x S values fewer than forming ``g * w`` for the sums). A fresh buffer of megabytes
+    costs its page faults on every step, as much as the softmax itself at MHSA's P5 shape. Every
+    gradient is one ``bmm`` whose result is already in its input's layout: autograd's own
+    backward of ``baddbmm(bias, q, k^T)`` computes the gradient of the *transposed* k, as
+    (N, d, S) products with an inner size of L (4 queries in a HaloAttention block), then copies
+    it back. Not twice differentiable.
     """
 
     @staticmethod
@@ -170,20 +241,22 @@ class CpuAttention(torch.autograd.Function):
         view_shape = _sum_into(logits, bias_terms)
         torch.baddbmm(logits, q, k.transpose(1, 2), alpha=scale, out=logits)
         weights = softmax_(logits)
-        ctx.save_for_backward(q, k, v, weights)
+        out = torch.bmm(weights, v)  # (N, L, dv)
+        ctx.save_for_backward(q, k, v, weights, out)
         ctx.scale, ctx.view_shape = scale, view_shape
         ctx.term_shapes = [term.shape for term in bias_terms]
-        return torch.bmm(weights, v)
+        return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: torch.Tensor):
-        q, k, v, weights = ctx.saved_tensors
+        q, k, v, weights, out = ctx.saved_tensors
         grad_out = grad_out.contiguous()
         need_q, need_k, need_v, _, *need_terms = ctx.needs_input_grad
         grad_v = torch.bmm(weights.transpose(1, 2), grad_out) if need_v else None  # (N, S, d)
-        grad_weights = torch.bmm(grad_out, v.transpose(1, 2))  # (N, L, S)
-        grad_logits = softmax_backward_(grad_weights, weights)
+        row_sums = (grad_out * out).sum(-1, keepdim=True)  # (N, L, 1): sum_j w_ij g_ij
+        grad_logits = torch.baddbmm(row_sums.neg_().expand_as(weights), grad_out, v.transpose(1, 2))
+        grad_logits.mul_(weights)  # (N, L, S)
         grad_terms = [
             grad_logits.view(ctx.view_shape).sum_to_size(shape) if need else None
             for shape, need in zip(ctx.term_shapes, need_terms, strict=True)
@@ -219,23 +292,77 @@ def softmax_(logits: torch.Tensor) -> torch.Tensor:
 
     The attention's logits are a temporary of (N, L, S) floats; writing the weights into the same
     buffer saves allocating a second one, whose first touch costs page faults every training step
-    (a fresh buffer of megabytes comes from the OS). The CPU kernel reads a whole row (max, sum)
-    before it writes that row, so reading and writing the same memory is safe; the tests check the
-    result against ``Tensor.softmax``.
+    (a fresh buffer of megabytes comes from the OS). ``torch.softmax(..., out=)`` (the public
+    ``softmax.int_out`` overload) runs the fused kernel, which reads a whole row (max, sum)
+    before it writes that row, so reading and writing the same memory is safe; where this torch
+    lacks the overload, three in-place passes compute the same. The tests check both against
+    ``Tensor.softmax``.
     """
-    return torch._softmax(logits, -1, False, out=logits)
+    if _softmax_has_out():
+        return torch.softmax(logits, -1, out=logits)
+    return _softmax_in_steps_(logits)
+
+
+@functools.cache
+def _softmax_has_out() -> bool:
+    """Whether ``torch.softmax`` takes ``out=`` in this torch (the ``softmax.int_out`` overload)."""
+    probe = torch.zeros(1, 2)
+    try:
+        torch.softmax(probe, -1, out=probe)
+    except TypeError:
+        return False
+    return True
+
+
+def _softmax_in_steps_(logits: torch.Tensor) -> torch.Tensor:
+    """The softmax over the last dim in three in-place passes: subtract the row max, exp, divide by the sum.
+
+    Rows hold at least one finite logit (every query has a valid key), so masked -inf entries
+    become exact zeros.
+    """
+    logits.sub_(logits.amax(dim=-1, keepdim=True)).exp_()
+    return logits.div_(logits.sum(dim=-1, keepdim=True))
 
 
 def softmax_backward_(grad_weights: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """The softmax backward ``weights * (grad - sum(grad * weights))``, written over `grad_weights`.
 
-    The same saving as :func:`softmax_` for the backward's (N, L, S) temporary; each row's sum is
-    taken before the row is written.
+    The same saving as :func:`softmax_` for the backward's (N, L, S) temporary, in public ops: the
+    row sums first, then one in-place subtract and multiply. Used on chunk-sized tensors
+    (HaloAttention's windows), where the passes stay in cache.
     """
-    return torch._softmax_backward_data(grad_weights, weights, -1, weights.dtype, grad_input=grad_weights)
+    row_sums = (grad_weights * weights).sum(dim=-1, keepdim=True)
+    return grad_weights.sub_(row_sums).mul_(weights)
 
 
 def init_relative_tables(*tables: torch.Tensor, dim_head: int) -> None:
     """Relative-position tables ~ N(0, 1/dim_head), as HaloNet's and BoTNet's official code do."""
     for table in tables:
         nn.init.normal_(table, std=dim_head**-0.5)
+
+
+def zero_layer_(layer: nn.Module) -> None:
+    """Set a layer's weight and bias to 0: the last linear map of a residual branch that starts as 0.
+
+    This is the ``zero_init`` option of the modules: ``y = x + branch(x)`` with the branch's last
+    linear map zero-initialised (ControlNet's zero convolution; the non-local block's zeroed
+    output BN), so a freshly built layer is exactly the identity and an inserted layer does not
+    change a pretrained network's predictions before fine-tuning. It was chosen over a
+    LayerScale/ReZero gate ``x + gamma * branch(x)`` because:
+
+    * it adds no parameter: the state-dict keys are the same with the option on or off, and a
+      checkpoint of either loads into the other;
+    * weight decay treats it as every other layer: ultralytics decays every conv weight and puts
+      every parameter whose name contains "bias" in its no-decay group (with the warm-up bias
+      learning rate), and that is where the zeroed weight and bias go. A gate would need a name
+      chosen for its optimizer group: decayed toward 0 (toward the identity) as ``gamma``, or at
+      the warm-up bias rate of 0.1 as ``*bias*``;
+    * it is exact: zero weights and bias give exact zeros for any finite input, so ``x + 0`` is
+      ``x`` bit for bit;
+    * it is not dead: on the first step the zeroed map's gradient is the branch's output
+      gradient times its input, non-zero; the layers before it get theirs from the next step on.
+    """
+    for name in ("weight", "bias"):
+        tensor = getattr(layer, name, None)
+        if tensor is not None:
+            nn.init.zeros_(tensor)

@@ -23,9 +23,12 @@ Differences (from the paper and the seed code, a copy of leaderj1001/BottleneckT
 * The position term is q_i . r_ij as in the paper; the seed computed r_i . q_j, the transpose.
 * Logits are scaled by 1 / sqrt(d) (content and position alike); the seed had no scaling, which
   saturates the softmax for wide heads and overflows sooner in fp16.
+* ``zero_init`` (off by default: the paper's plain layer) makes it residual, ``x + MHSA(x)``,
+  with the value projection at 0: the identity at init, for inserting into a trained network.
 * Attention runs through ``F.scaled_dot_product_attention`` with the position logits as an
-  additive bias, so fused kernels are used where the backend has them (inference, export); with
-  autograd the same math is written out (see ``_common.attention``).
+  additive bias, so fused kernels are used where the backend has them (GPU, half precision,
+  export); on the CPU in float32/float64 the same math runs as ``_common.CpuAttention``. The path
+  is chosen once per module (``attention_path``, see ``_common.default_attention_path``).
 
 Cost (multiply-adds), N = H * W, C = c1:
 
@@ -45,9 +48,11 @@ from ._common import (
     check_divisible,
     check_input,
     check_positive,
+    default_attention_path,
     init_relative_tables,
     relative_index,
     resize_table_1d,
+    zero_layer_,
 )
 
 
@@ -68,9 +73,17 @@ class MHSA(nn.Module):
         width: feature-map width at the trained image size (default 20: P5 at 640).
         height: feature-map height at the trained image size (default 20).
         heads: number of attention heads (default 4).
+        zero_init: make the layer residual, ``x + MHSA(x)``, with the value projection's weight
+            and bias at 0, so a freshly built layer is exactly the identity (default False: the
+            paper's plain layer). MHSA has no output projection (BoTNet puts none inside it); the
+            attention output is linear in v, so a zero v makes it exactly 0. See
+            :func:`._common.zero_layer_` for why this form.
 
     Shape:
         (B, c1, H, W) -> (B, c1, H, W), any H, W.
+
+    ``attention_path`` ("auto", "sdpa", "math" or "kernel") is set at construction from
+    ``_common.default_attention_path()`` and may be changed on an instance.
     """
 
     def __init__(
@@ -79,6 +92,7 @@ class MHSA(nn.Module):
         width: int = 20,
         height: int = 20,
         heads: int = 4,
+        zero_init: bool = False,
     ) -> None:
         super().__init__()
         check_positive(c1, "c1")
@@ -91,6 +105,8 @@ class MHSA(nn.Module):
         self.height = height
         self.heads = heads
         self.dim_head = c1 // heads
+        self.zero_init = bool(zero_init)
+        self.attention_path = default_attention_path()
         self.q = nn.Conv2d(c1, c1, 1)
         self.k = nn.Conv2d(c1, c1, 1)
         self.v = nn.Conv2d(c1, c1, 1)
@@ -99,8 +115,13 @@ class MHSA(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Relative tables ~ N(0, 1/d) as in the official code; convs keep PyTorch's defaults."""
+        """Relative tables ~ N(0, 1/d) as in the official code; convs keep PyTorch's defaults.
+
+        With ``zero_init`` the value projection starts at 0: the residual layer is the identity.
+        """
         init_relative_tables(self.rel_height, self.rel_width, dim_head=self.dim_head)
+        if self.zero_init:
+            zero_layer_(self.v)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Attend every pixel to every pixel; see the class docstring."""
@@ -110,8 +131,10 @@ class MHSA(nn.Module):
         scale = self.dim_head**-0.5
         q, k, v = (t.flatten(0, 1) for t in (q, k, v))  # (B*heads, N, d)
         position = self._relative_logits(q, H, W, scale)  # terms of (B*heads, N, N)
-        out = attention(q, k, v, position, scale).unflatten(0, (B, self.heads))  # (B, heads, N, d)
-        return out.transpose(2, 3).reshape(B, C, H, W)
+        path = self.attention_path
+        out = attention(q, k, v, position, scale, path).unflatten(0, (B, self.heads))  # (B, heads, N, d)
+        out = out.transpose(2, 3).reshape(B, C, H, W)
+        return x + out if self.zero_init else out
 
     def _heads(self, t: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, heads, H*W, d)."""

@@ -19,6 +19,11 @@ HALO = register(
             ArgSpec("halo", "int", 1, "halo h: each block attends a (b + 2h)^2 window"),
             ArgSpec("heads", "int", 4, "attention heads; c1 must be divisible by heads when dim_head is 0"),
             ArgSpec("dim_head", "int", 0, "channels per head; 0 = c1 // heads (inner width = c1)"),
+            ArgSpec(
+                "zero_init", "bool", False,
+                "true: residual, output projection at 0: the identity at init (fine-tuning)",
+                in_default_row=False,
+            ),
         ),
         complexity="O(N)",
         levels=("P3", "P4", "P5"),
@@ -43,6 +48,11 @@ MHSA = register(
             ArgSpec("width", "int", 20, "feature-map width at the training image size", "w"),
             ArgSpec("height", "int", 20, "feature-map height at the training image size", "h"),
             ArgSpec("heads", "int", 4, "attention heads; c1 must be divisible by heads"),
+            ArgSpec(
+                "zero_init", "bool", False,
+                "true: residual, value projection at 0: the identity at init (fine-tuning)",
+                in_default_row=False,
+            ),
         ),
         aliases=("botnet",),
         complexity="O(N^2)",
@@ -72,6 +82,11 @@ CGA = register(
             ),
             ArgSpec("window", "int", 20, "tile side: attention tiled when H or W exceeds it; 0 = global"),
             ArgSpec("kernels", "int|list[int]", 5, "odd depthwise kernel on q: one for all heads or a list"),
+            ArgSpec(
+                "zero_init", "bool", False,
+                "changes nothing: CGA is residual and the identity at init either way",
+                in_default_row=False,
+            ),
         ),
         aliases=("efficientvit",),
         yaml_aliases=("LocalWindowAttention",),
@@ -113,6 +128,11 @@ FLATTEN = register(
             ArgSpec("focusing_factor", "int", 3, "power p of the focusing function ||x|| x^p / ||x^p||"),
             ArgSpec("kernel_size", "int", 5, "odd kernel of the rank-restoring depthwise conv on v"),
             ArgSpec("qkv_bias", "bool", False, "bias in the q, k, v projection"),
+            ArgSpec(
+                "zero_init", "bool", False,
+                "true: residual, output projection at 0: the identity at init (fine-tuning)",
+                in_default_row=False,
+            ),
         ),
         aliases=("fla",),
         complexity="O(N)",
@@ -122,7 +142,9 @@ FLATTEN = register(
         paper="FLatten Transformer: Vision Transformer using Focused Linear Attention, arXiv:2308.00442",
         extra={
             "macs": "N*(4C^2 + 2C^2/h + C + C*k^2)",
-            "residual": "no: the output replaces the input features, as in the seed",
+            "residual": (
+                "with zero_init x + FLA(x), the identity at init; else the output replaces x (seed)"
+            ),
             "seed_args": "[size, heads, ...]: size is the map side (20), not the seed's num_patches (400)",
         },
     )

@@ -31,7 +31,9 @@ Differences (from the paper's official code and the seed code, a copy of it):
 
 * The layer is residual, ``x + CGA(x)``: EfficientViT always wraps CGA in a residual block, and
   the projection BN starting at weight 0 makes the layer the identity at init. The seed used the
-  bare module as a YAML layer, whose output is exactly zero at init.
+  bare module as a YAML layer, whose output is exactly zero at init. The ``zero_init`` argument
+  of the other modules (residual, identity at init) is accepted and changes nothing: CGA is that
+  already.
 * The value width is d = C / heads (what EfficientViT's blocks use, so the cascade sum is
   well-defined); the seed's ``attn_ratio`` argument is therefore implied, not an argument.
 * ``kernels`` defaults to one kernel size (5) repeated for every head; a list must have one entry
@@ -45,7 +47,8 @@ Differences (from the paper's official code and the seed code, a copy of it):
   masked, so the output does not depend on the padding.
 * On GPUs attention runs through ``F.scaled_dot_product_attention`` with the bias (and the padding
   mask) as an additive mask; on the CPU explicit matmul/softmax ops are used, which measured faster
-  there (see ``CascadedGroupAttention.attention``).
+  there (see ``CascadedGroupAttention.attention``). The path is chosen once per module
+  (``attention_path``, see ``_common.default_attention_path``).
 * The cascade is sequential over heads by construction (head i needs head i - 1's output); the
   bias gather, the padding mask and the projection are computed once for all heads.
 
@@ -64,7 +67,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import check_divisible, check_input, check_positive, padded_length
+from ._common import (
+    check_divisible,
+    check_input,
+    check_positive,
+    default_attention_path,
+    padded_length,
+    resolve_attention_path,
+)
 
 Kernels = int | list[int] | tuple[int, ...] | None
 
@@ -140,11 +150,18 @@ class CascadedGroupAttention(nn.Module):
             (default 20).
         kernels: depthwise kernel size on q, one int for every head or a list with one odd size
             per head (default 5).
+        zero_init: accepted for the same YAML interface as the other modules; it changes nothing
+            here. CGA is residual in every case and its projection BN starts at weight 0 and bias 0
+            (the paper's official init), so its branch is exactly 0 in eval and train mode (0
+            times the normalised features, plus 0) and a freshly built layer is the identity.
 
     Shape: (B, C, H, W) -> (B, C, H, W)
 
     The cascade runs the heads one after another (head i needs head i - 1's output), so its cost
     grows with ``heads`` in sequential steps; :func:`cga_macs` gives the multiply-adds.
+
+    ``attention_path`` ("auto", "sdpa", "math" or "kernel") is set at construction from
+    ``_common.default_attention_path()`` and may be changed on an instance.
     """
 
     def __init__(
@@ -155,6 +172,7 @@ class CascadedGroupAttention(nn.Module):
         resolution: int = 20,
         window: int = 20,
         kernels: Kernels = None,
+        zero_init: bool = False,
     ) -> None:
         super().__init__()
         check_positive(key_dim, "key_dim")
@@ -169,6 +187,8 @@ class CascadedGroupAttention(nn.Module):
         self.resolution = resolution
         self.window = window
         self.kernels = _kernel_list(kernels, heads)
+        self.zero_init = bool(zero_init)  # the layer is the identity at init either way
+        self.attention_path = default_attention_path()
         self.table_size = min(resolution, window) if window > 0 else resolution
         self.scale = key_dim**-0.5
         self.qkvs = nn.ModuleList(ConvBN(self.value_dim, 2 * key_dim + self.value_dim) for _ in range(heads))
@@ -185,7 +205,7 @@ class CascadedGroupAttention(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"c1={self.c1}, key_dim={self.key_dim}, heads={self.heads}, resolution={self.resolution}, "
-            f"window={self.window}, kernels={self.kernels}"
+            f"window={self.window}, kernels={self.kernels}, zero_init={self.zero_init}"
         )
 
     def tile_bias(self, tile_h: int, tile_w: int) -> torch.Tensor:
@@ -262,25 +282,18 @@ class CascadedGroupAttention(nn.Module):
     ) -> torch.Tensor:
         """softmax(q k^T * scale + bias) v over the last two dims.
 
-        ``F.scaled_dot_product_attention`` off the CPU. On the CPU the explicit ops are faster for
-        these head sizes (key_dim 16, d = C / heads): measured 0.6-0.8x the time of SDPA's fused
-        CPU kernel with an additive mask, and in training SDPA falls back to a math path (the
-        learned bias needs a gradient) with extra masking passes, about 2x slower.
+        The path is the module's ``attention_path`` (see ``_common.default_attention_path``):
+        ``F.scaled_dot_product_attention`` on the ``"sdpa"`` path (``"auto"`` off the CPU, in
+        fp16/bf16 and while tracing); the explicit ops otherwise, which are CGA's CPU kernel:
+        for these head sizes (key_dim 16, d = C / heads) they measured 0.6-0.8x the time of SDPA's
+        fused CPU kernel with an additive mask, and in training SDPA falls back to a math path (the
+        learned bias needs a gradient) with extra masking passes, about 2x slower. ``"math"`` and
+        ``"kernel"`` are therefore the same computation here.
         """
-        if self.prefers_sdpa(q):
+        if resolve_attention_path(self.attention_path, q) == "sdpa":
             return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.scale)
         logits = torch.matmul(q * self.scale, k.transpose(-1, -2)).add_(bias)  # (B, T, L, L)
         return torch.matmul(logits.softmax(dim=-1), v)
-
-    @staticmethod
-    def prefers_sdpa(q: torch.Tensor) -> bool:
-        """Whether SDPA is the faster way to attend: off the CPU, and in fp16/bf16 on it.
-
-        The rule of :func:`._common.attention`: CPU batched products in half types with a
-        transposed operand are orders of magnitude slower than SDPA (seconds vs milliseconds
-        under autocast).
-        """
-        return q.device.type != "cpu" or q.dtype not in (torch.float32, torch.float64)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.c1, type(self).__name__)

@@ -23,14 +23,15 @@ Differences (from the official code and the seed code, a copy of it):
   to ``num_patches`` tokens and crashed at any other input size.
 * kv and z use the mean over tokens (k^T v / N and mean_j k_j), the official code's later
   overflow fix; the result equals the seed's sums up to the +1e-6 in z. The feature map, focusing
-  and the kv/z core run in float32 even under autocast: the p-th powers and token sums overflow
-  fp16.
+  and the kv/z core run in at least float32 even under autocast (fp16/bf16 are raised to float32,
+  float64 stays float64): the p-th powers and token sums overflow fp16.
 * The module works on (B, C, H, W) directly with 1x1 convolutions instead of tokens and Linear
   layers (the same math), and q, k, v come from one fused 1x1 convolution (the seed's q and kv).
 * ``sr_ratio`` (spatial reduction of k, v) is not supported; the official FLatten configs use 1.
   Dropout is omitted (the seed's default rates are 0).
 * As in the seed, the module is the attention alone, not a residual block: its output replaces
-  the input features.
+  the input features. With ``zero_init`` it is ``x + FLA(x)`` with the output projection at 0,
+  the identity at init (for inserting into a pretrained network).
 
 Cost (multiply-adds), for N = H * W, C channels, h heads, kernel k:
 
@@ -47,13 +48,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import check_divisible, check_input, check_positive, resize_table_2d
+from ._common import check_divisible, check_input, check_positive, resize_table_2d, zero_layer_
 
 
 def flatten_macs(c1: int, height: int, width: int, heads: int = 8, kernel_size: int = 5) -> int:
     """Multiply-adds of one FocusedLinearAttention forward on a (1, c1, height, width) input."""
     pixels = height * width
     return pixels * (4 * c1 * c1 + 2 * c1 * c1 // heads + c1 + c1 * kernel_size * kernel_size)
+
+
+def core_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The type the feature map and the kv/z core run in: `dtype`, raised to float32 if below it.
+
+    fp16/bf16 (autocast's outputs) overflow in the focusing powers and token sums; float64 stays
+    float64.
+    """
+    return torch.promote_types(dtype, torch.float32)
 
 
 def channel_norm(t: torch.Tensor) -> torch.Tensor:
@@ -91,6 +101,9 @@ class FocusedLinearAttention(nn.Module):
         focusing_factor: power p of the focusing function (default 3).
         kernel_size: odd kernel of the rank-restoring depthwise convolution (default 5).
         qkv_bias: whether the q, k, v projection has a bias (default False).
+        zero_init: make the layer residual, ``x + FLA(x)``, with the output projection's weight
+            and bias at 0, so a freshly built layer is exactly the identity (default False: the
+            attention alone, as in the seed). See :func:`._common.zero_layer_` for why this form.
 
     Shape: (B, C, H, W) -> (B, C, H, W)
 
@@ -105,6 +118,7 @@ class FocusedLinearAttention(nn.Module):
         focusing_factor: int = 3,
         kernel_size: int = 5,
         qkv_bias: bool = False,
+        zero_init: bool = False,
     ) -> None:
         super().__init__()
         check_positive(size, "size")
@@ -119,6 +133,7 @@ class FocusedLinearAttention(nn.Module):
         self.head_dim = c1 // heads
         self.focusing_factor = int(focusing_factor)
         self.kernel_size = kernel_size
+        self.zero_init = bool(zero_init)
         self.qkv = nn.Conv2d(c1, 3 * c1, 1, bias=bool(qkv_bias))
         self.dwc = nn.Conv2d(
             self.head_dim, self.head_dim, kernel_size, padding=kernel_size // 2, groups=self.head_dim
@@ -129,14 +144,20 @@ class FocusedLinearAttention(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Zero position grid and scale (softplus(0) = log 2), as in the official code."""
+        """Zero position grid and scale (softplus(0) = log 2), as in the official code.
+
+        With ``zero_init`` the output projection starts at 0: the residual layer is the identity.
+        """
         nn.init.zeros_(self.positional_encoding)
         nn.init.zeros_(self.scale)
+        if self.zero_init:
+            zero_layer_(self.proj)
 
     def extra_repr(self) -> str:
         return (
             f"c1={self.c1}, size={self.size}, heads={self.heads}, "
-            f"focusing_factor={self.focusing_factor}, kernel_size={self.kernel_size}"
+            f"focusing_factor={self.focusing_factor}, kernel_size={self.kernel_size}, "
+            f"zero_init={self.zero_init}"
         )
 
     def position(self, height: int, width: int) -> torch.Tensor:
@@ -145,11 +166,11 @@ class FocusedLinearAttention(nn.Module):
 
     def feature_map(self, t: torch.Tensor) -> torch.Tensor:
         """ReLU + 1e-6, divided by softplus(scale), then focused: the kernel map of q and k."""
-        t = (F.relu(t) + 1e-6) / F.softplus(self.scale.float())
+        t = (F.relu(t) + 1e-6) / F.softplus(self.scale.to(t.dtype))
         return focus(t, self.focusing_factor)
 
     def linear_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """Per-head (q kv) z on (B, h, d, N) float32 tensors; returns (B, h, d, N)."""
+        """Per-head (q kv) z on (B, h, d, N) tensors (float32 or float64); returns (B, h, d, N)."""
         tokens = q.shape[-1]
         kv = torch.matmul(k, v.transpose(-1, -2)) / tokens  # (B, h, d, d): sum_n k[c, n] v[e, n] / N
         k_mean = k.mean(dim=-1, keepdim=True)  # (B, h, d, 1)
@@ -160,13 +181,15 @@ class FocusedLinearAttention(nn.Module):
         check_input(x, self.c1, type(self).__name__)
         B, _, H, W = x.shape
         q, k, v = self.qkv(x).chunk(3, dim=1)  # 3 x (B, C, H, W)
+        core = core_dtype(v.dtype)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            k = k.float() + self.position(H, W).float()
-            q, k = self.feature_map(q.float()), self.feature_map(k)
+            k = k.to(core) + self.position(H, W).to(core)
+            q, k = self.feature_map(q.to(core)), self.feature_map(k)
             heads = (B, self.heads, self.head_dim, H * W)
-            out = self.linear_attention(q.reshape(heads), k.reshape(heads), v.float().reshape(heads))
+            out = self.linear_attention(q.reshape(heads), k.reshape(heads), v.to(core).reshape(heads))
         out = out.to(v.dtype).reshape(B, self.heads, self.head_dim, H, W)
-        return self.proj((out + self.rank_restoration(v)).flatten(1, 2))  # (B, C, H, W)
+        out = self.proj((out + self.rank_restoration(v)).flatten(1, 2))  # (B, C, H, W)
+        return x + out if self.zero_init else out
 
     def rank_restoration(self, v: torch.Tensor) -> torch.Tensor:
         """The shared depthwise convolution of each head's v: (B, C, H, W) -> (B, heads, d, H, W).

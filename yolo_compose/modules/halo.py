@@ -25,23 +25,29 @@ Differences (from the paper and the seed code, a copy of halonet-pytorch):
   model (n/s/m/l/x) keeps the same attention-to-conv cost ratio.
 * The relative tables hold exactly the b + w - 1 offsets that occur (the seed stored 2w - 1 rows,
   some never used).
+* ``zero_init`` (off by default: the paper's plain layer) makes it residual, ``x + out(...)``,
+  with the output projection at 0: the identity at init, for inserting into a trained network.
 * The 1/sqrt(d) scale is applied inside the attention products and folded into the (tiny)
   relative tables, not applied to the query map.
 * The relative logits of a block are one batched product per query position: the b*b query
   positions each get a (w*w, d) table of r^h[y_j - y_i] + r^w[x_j - x_i], built once per forward
   from the two learned tables, and the padding mask is added in the same product.
-* On the CPU in float32/float64 outside autocast (training and eager inference) the layer runs
-  as :meth:`HaloAttention._cpu_forward`: q, k and v are one batched product on channels-last
+* The attention path is chosen once per module (``attention_path``, from
+  ``_common.default_attention_path``: ``YOLO_COMPOSE_ATTENTION`` or ``set_attention_path``;
+  settable per instance). With ``"auto"`` (default), on the CPU in float32/float64 outside
+  autocast and tracing (training and eager inference) the layer runs the CPU kernel,
+  :meth:`HaloAttention._cpu_forward`: q, k and v are one batched product on channels-last
   pixel rows (the three 1x1 weights side by side), and :class:`WindowAttention` does the rest
   chunk by chunk, about 1 MiB of window data at a time, in buffers that every chunk reuses. The
   key/value windows, (w/b)^2 times the size of a map (26 MB each at P4 C128 batch 8, 52 MB at P3),
   the query blocks and the padded maps are never held whole, forward or backward; the backward
   cuts them again from the saved q, k, v rows and sums the window gradients back cell by cell.
-  Elsewhere (GPU, autocast, tracing for TorchScript/ONNX) the projections are the 1x1
-  convolutions, the windows are gathered with one ``index_select`` and attention is
-  ``F.scaled_dot_product_attention`` with the relative logits and the mask as an additive bias.
-  Both paths hold the same parameters (``q``, ``k``, ``v``, ``out`` convolutions) and compute the
-  same math; the tests hold them to each other.
+  Elsewhere (GPU, autocast, tracing for TorchScript/ONNX: the ``"sdpa"`` path) the projections
+  are the 1x1 convolutions, the windows are gathered with one ``index_select`` and attention is
+  ``F.scaled_dot_product_attention`` with the relative logits and the mask as an additive bias
+  (``"math"``: the same with plain ops). Every path holds the same parameters (``q``, ``k``,
+  ``v``, ``out`` convolutions) and computes the same math; the tests hold each to a float64
+  reference.
 
 Cost (multiply-adds), for N = H * W pixels, Np = Hp * Wp after padding to a multiple of b,
 C = c1, I = heads * dim_head, w = b + 2h:
@@ -67,12 +73,14 @@ from ._common import (
     check_divisible,
     check_input,
     check_positive,
-    explicit_cpu_path,
+    default_attention_path,
     init_relative_tables,
     pad_to_multiple,
     padded_length,
+    resolve_attention_path,
     softmax_,
     softmax_backward_,
+    zero_layer_,
 )
 
 
@@ -109,9 +117,15 @@ class HaloAttention(nn.Module):
         halo: halo h, extra pixels on each side of the block in the key window (default 1).
         heads: number of attention heads (default 4).
         dim_head: channels per head; 0 (default) means ``c1 // heads``, so the inner width equals c1.
+        zero_init: make the layer residual, ``x + out(attention)``, with the output projection's
+            weight and bias at 0, so a freshly built layer is exactly the identity (default False:
+            the paper's plain layer). See :func:`._common.zero_layer_` for why this form.
 
     Shape:
         (B, c1, H, W) -> (B, c1, H, W)
+
+    ``attention_path`` ("auto", "sdpa", "math" or "kernel") is set at construction from
+    ``_common.default_attention_path()`` and may be changed on an instance.
     """
 
     def __init__(
@@ -121,6 +135,7 @@ class HaloAttention(nn.Module):
         halo: int = 1,
         heads: int = 4,
         dim_head: int = 0,
+        zero_init: bool = False,
     ) -> None:
         super().__init__()
         check_positive(c1, "c1")
@@ -138,6 +153,8 @@ class HaloAttention(nn.Module):
         self.dim_head = dim_head
         self.inner = heads * dim_head
         self.window = block + 2 * halo
+        self.zero_init = bool(zero_init)
+        self.attention_path = default_attention_path()
         self.q = nn.Conv2d(c1, self.inner, 1, bias=False)
         self.k = nn.Conv2d(c1, self.inner, 1, bias=False)
         self.v = nn.Conv2d(c1, self.inner, 1, bias=False)
@@ -149,8 +166,13 @@ class HaloAttention(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Relative tables ~ N(0, 1/d) as in the reference code; convs keep PyTorch's defaults."""
+        """Relative tables ~ N(0, 1/d) as in the reference code; convs keep PyTorch's defaults.
+
+        With ``zero_init`` the output projection starts at 0: the residual layer is the identity.
+        """
         init_relative_tables(self.rel_height, self.rel_width, dim_head=self.dim_head)
+        if self.zero_init:
+            zero_layer_(self.out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Attend each b x b block to its halo window; see the class docstring."""
@@ -159,10 +181,13 @@ class HaloAttention(nn.Module):
         scale = self.dim_head**-0.5
         tables = self._relative_tables(scale, x.dtype)  # (b*b, w*w, d)
         mask = self._padding_mask(H, W, x.dtype, x.device)  # (nb, w*w)
-        if explicit_cpu_path(x):
-            return self._cpu_forward(x, tables, mask, scale)
-        q, k, v = self.q(x), self.k(x), self.v(x)  # (B, I, H, W) each
-        return self.out(self._gathered_attention(q, k, v, tables, mask, scale))
+        path = resolve_attention_path(self.attention_path, x)
+        if path == "kernel":
+            branch = self._cpu_forward(x, tables, mask, scale)
+        else:
+            q, k, v = self.q(x), self.k(x), self.v(x)  # (B, I, H, W) each
+            branch = self.out(self._gathered_attention(q, k, v, tables, mask, scale, path))
+        return x + branch if self.zero_init else branch
 
     def _cpu_forward(
         self, x: torch.Tensor, tables: torch.Tensor, mask: torch.Tensor, scale: float
@@ -187,19 +212,19 @@ class HaloAttention(nn.Module):
 
     def _gathered_attention(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, tables: torch.Tensor, mask: torch.Tensor,
-        scale: float,
+        scale: float, path: str = "sdpa",
     ) -> torch.Tensor:
         """The attention of (B, I, H, W) maps with whole tensors of blocks and windows: (B, I, H, W).
 
-        The path for export, autocast and other devices; :class:`WindowAttention` is the same
-        math on the CPU.
+        The ``"sdpa"`` and ``"math"`` paths (export, autocast, other devices);
+        :class:`WindowAttention` is the same math on the CPU kernel path.
         """
         B, _, H, W = q.shape
         q = self._query_blocks(q).flatten(0, 2)  # (B*heads*nb, b*b, d)
         bias = self._relative_logits(q, tables, mask)
         k = self._windows(self._padded(self._by_head(k)))  # (B*heads*nb, w*w, d)
         v = self._windows(self._padded(self._by_head(v)))
-        out = attention(q, k, v, bias, scale)  # (B*heads*nb, b*b, d)
+        out = attention(q, k, v, bias, scale, path)  # (B*heads*nb, b*b, d)
         return self._merge_blocks(out.unflatten(0, (B, self.heads, -1)), H, W)
 
     def _query_blocks(self, q: torch.Tensor) -> torch.Tensor:
@@ -325,7 +350,7 @@ class WindowAttention(torch.autograd.Function):
     Saved for the backward: the input, the tables and the attention weights (one
     (B * heads * nb, b*b, w*w) tensor); no window, block or padded copy of a map is ever held
     whole, and every layout change is a chunk-sized copy of d-channel runs into a reused buffer.
-    Float32/float64 on the CPU (``explicit_cpu_path``); not twice differentiable.
+    Float32/float64 on the CPU (``cpu_kernel_applies``); not twice differentiable.
     """
 
     @staticmethod

@@ -34,6 +34,9 @@ class ArgSpec:
     #: Non-empty when the composer fills it from imgsz and the stride at the insertion point:
     #: "w" = feature-map width, "h" = feature-map height, "size" = one int for a square map.
     resolution: str = ""
+    #: False for an option a default row leaves out (``zero_init``: written only when it is set,
+    #: so a plain insert writes the paper's row, ``[2, 1, 4, 0]``).
+    in_default_row: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,14 @@ class ModuleSpec:
 
     @property
     def default_args(self) -> list[Any]:
-        """The YAML args written when the user gives no --args."""
-        return [arg.default for arg in self.args]
+        """The YAML args written when the user gives no --args: every arg up to the first option
+        that default rows leave out."""
+        args = []
+        for arg in self.args:
+            if not arg.in_default_row:
+                break
+            args.append(arg.default)
+        return args
 
     def load_class(self) -> type:
         """Import and return the nn.Module class (this is where torch gets imported)."""

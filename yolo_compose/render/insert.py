@@ -16,19 +16,31 @@ from .console import print_json, stderr_console
 
 
 def edit_report_dict(
-    edit: EditResult, *, output: str | None, build: dict[str, Any] | None = None
+    edit: EditResult,
+    *,
+    output: str | None,
+    build: dict[str, Any] | None = None,
+    weights: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON document printed by `--json`: the edit report, where it went, and the build."""
+    """The JSON document printed by `--json`: the edit report, where it went, the build, the weights."""
     data = edit.to_dict()
     data["output"] = output
     if build is not None:
         data["build"] = build
+    if weights is not None:
+        data["weights"] = weights
     return data
 
 
-def render_edit_json(edit: EditResult, *, output: str | None, build: dict[str, Any] | None = None) -> None:
-    """Print the edit report (and the build summary, when built) as one JSON document."""
-    print_json(edit_report_dict(edit, output=output, build=build))
+def render_edit_json(
+    edit: EditResult,
+    *,
+    output: str | None,
+    build: dict[str, Any] | None = None,
+    weights: dict[str, Any] | None = None,
+) -> None:
+    """Print the edit report (and the build summary and weight transfer, when done) as one JSON document."""
+    print_json(edit_report_dict(edit, output=output, build=build, weights=weights))
 
 
 def headline(edit: EditResult) -> str:

@@ -163,13 +163,22 @@ def scale_lines(summary: BuildSummary) -> list[str]:
 
 
 def next_commands(output: str) -> list[str]:
-    """How to train the written model: the yolo CLI with our import, or the Python two-liner."""
+    """How to train the written model: ultralytics' CLI through ours, or the Python two-liner.
+
+    Plain ``yolo train model=...`` fails with ``KeyError: 'HaloAttention'``: it never imports
+    yolo_compose, so our module names are unknown to it.
+    """
     return [
-        f'python -c "import yolo_compose; from ultralytics.cfg import entrypoint; entrypoint()" '
-        f"train model={output} data={EXAMPLE_DATA}",
+        f"yolo-compose yolo train model={output} data={EXAMPLE_DATA}",
         f"python -c \"import yolo_compose; from ultralytics import YOLO; "
         f"YOLO('{output}').train(data='{EXAMPLE_DATA}')\"",
     ]
+
+
+def _module_names(summary: BuildSummary) -> str:
+    """The YAML names of the inserted layers, for the KeyError plain `yolo` would raise."""
+    names = sorted({layer.module for layer in summary.model.layers if layer.index in set(summary.inserted)})
+    return ", ".join(repr(name) for name in names) or "our module names"
 
 
 def footer_lines(summary: BuildSummary, output: str | None) -> tuple[list[str], list[str]]:
@@ -193,6 +202,8 @@ def footer_lines(summary: BuildSummary, output: str | None) -> tuple[list[str], 
             )
     notes.append("next:")
     notes.extend(f"  {command}" for command in next_commands(name))
+    names = _module_names(summary)
+    notes.append(f"  (plain `yolo` does not import yolo_compose: it fails with KeyError on {names})")
     return notes, warnings
 
 
