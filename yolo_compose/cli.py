@@ -193,7 +193,9 @@ def insert_command(
     --before may be repeated and may select several layers (C3k2:all); all are one edit.
 
     Example: yolo-compose insert halo --after 8 --base yolo11n   (writes yolo11n-halo.yaml)
+
     Example: yolo-compose insert halo --before Detect --base yolo11n   (one per detection scale)
+
     With --weights yolo11n.pt it also writes yolo11n-halo.pt, the base's tensors at their new indices.
     """
     from .composer.edit import compose_insert, note_unfilled_resolution, output_target, parse_args_json
