@@ -137,3 +137,12 @@ def test_validate_reports_a_changed_recipe(tmp_path: Path) -> None:
     recipe.write_text(RECIPE.replace("args: [2, 1]", "args: [4, 1]"))
     drift = run_cli("validate", "model-n.yaml", cwd=tmp_path)
     assert drift.returncode == 1 and "[YC070]" in drift.stdout
+
+
+def test_args_a_build_filled_in_are_not_drift(tmp_path: Path) -> None:
+    result = run_cli("apply", "mhsa-p5", "--base", "yolo11n", "--imgsz", "320", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "yolo11n-mhsa-p5.yaml"
+    assert "MHSA, [10, 10, 4]]" in written.read_text()  # imgsz 320 / stride 32
+    clean = run_cli("validate", written.name, cwd=tmp_path)
+    assert clean.returncode == 0, clean.stdout
