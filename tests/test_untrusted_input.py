@@ -170,7 +170,7 @@ def test_50_mb_file(tmp_path):
     text = model() + "# padding\n" * (50 * 1024 * 1024 // 10)
     start = time.monotonic()
     result = validate(tmp_path, text)
-    assert_one_line(result, "YC001", "a model YAML is expected under 2097152")
+    assert_one_line(result, "YC001", "a model YAML is expected under 2,097,152 bytes")
     assert time.monotonic() - start < 30
 
 

@@ -36,8 +36,8 @@ from ..errors import ComposeError, LayerReferenceError, LayerRowError
 from ..modules.registry import ModuleSpec, yaml_names
 from ..modules.registry import find as find_registered
 from .bases import ultralytics_root
+from .files import STDIN, STDIN_NAME, read_input, write_output
 from .spec import HEAD_MODULES, MULTI_INPUT_MODULES, SECTIONS, check_refs, is_int, parse_row
-from .yamlio import read_text, write_atomic
 
 try:  # libyaml (C) when PyYAML was built with it, as ultralytics does
     _Loader: type = yaml.CSafeLoader
@@ -109,7 +109,7 @@ CODES: dict[str, Code] = {
         Code("YC030", _E, "unknown module name (with did-you-mean)"),
         Code("YC031", _E, "module name is a non-layer global of ultralytics.nn.tasks (it would be called)"),
         Code("YC032", _E, "args do not match the module's schema"),
-        Code("YC033", _E, "size out of bounds: repeats, channels, multiples or nc too large"),
+        Code("YC033", _E, "size out of bounds: repeats, channels, multiples, nc or layers too many"),
         Code("YC034", _W, "a TorchVision layer downloads pretrained weights when built (--build refuses it)"),
         Code("YC040", _E, "`activation:` is not a plain nn.Activation(...) call; ultralytics eval()s it"),
         Code("YC050", _W, "a layer's output is never used"),
@@ -175,6 +175,7 @@ class FileReport(FindingCounts):
     text: str | None = None
     scales: list[str] = field(default_factory=list)  # keys of `scales:` in file order
     layer_lines: dict[int, int] = field(default_factory=dict)  # layer index -> 1-based line
+    from_stdin: bool = False  # read from '-': --fix has no file to rewrite
 
 
 # --- names ultralytics knows, read from its source ---------------------------------------------
@@ -366,8 +367,47 @@ def _pos(mark: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
+def _written_nodes(root: yaml.Node) -> int:
+    """Nodes written in the file: each node once, however many aliases point at it."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in node.value for item in pair)
+    return len(seen)
+
+
+def _layer_rows(root: yaml.Node) -> int:
+    """Rows written under `backbone` and `head` (0 where they are not lists)."""
+    return sum(
+        len(value.value)
+        for key, value in (root.value if isinstance(root, yaml.MappingNode) else ())
+        if isinstance(key, yaml.ScalarNode) and key.value in SECTIONS and isinstance(value, yaml.SequenceNode)
+    )
+
+
+def _check_size(root: yaml.Node) -> int:
+    """Nodes written in the file; more than the limit is too large a model (not an alias bomb)."""
+    written = _written_nodes(root)
+    if written > MAX_EXPANDED_NODES:
+        raise _Stop(
+            "YC033",
+            f"the file holds {written:,} YAML nodes in {_layer_rows(root):,} layer rows; a model YAML has "
+            f"a few thousand at most (limit {MAX_EXPANDED_NODES:,}): too many layers to be a model",
+            *_pos(root.start_mark),
+        )
+    return written
+
+
 def _check_graph(root: yaml.Node) -> None:
     """Refuse non-standard tags and alias graphs that expand too far or refer to themselves."""
+    written = _check_size(root)
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
@@ -391,7 +431,8 @@ def _check_graph(root: yaml.Node) -> None:
         if total > MAX_EXPANDED_NODES:
             raise _Stop(
                 "YC004",
-                f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)",
+                f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
+                f"from {written:,} written in the file (an alias bomb)",
                 *_pos(node.start_mark),
             )
         return total
@@ -691,40 +732,6 @@ def _check_module_name(row: _Row, names: KnownNames, out: _Collector) -> str | N
     return None
 
 
-_TYPE_CHECKS = {
-    "int": is_int,
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "bool": lambda v: isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
-    "None": lambda v: v is None,
-    "list[int]": lambda v: isinstance(v, list) and all(is_int(x) for x in v),
-    "list[float]": lambda v: isinstance(v, list) and all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) for x in v
-    ),
-}
-
-
-def _arg_matches(value: Any, type_name: str, default: Any) -> bool:
-    """True when a YAML arg fits an ArgSpec type such as ``int`` or ``int|list[int]``.
-
-    Strings that ``parse_model`` resolves (``nc``, or a literal such as ``"3"``) count as their value;
-    a type this checker does not know is accepted rather than guessed at.
-    """
-    if value is None and default is None:
-        return True
-    alternatives = type_name.replace(" ", "").split("|")
-    if any(alt not in _TYPE_CHECKS for alt in alternatives):
-        return True
-    if isinstance(value, str) and "str" not in alternatives:
-        if value in PARSE_MODEL_LOCALS:
-            return True
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            return False
-    return any(_TYPE_CHECKS[alt](value) for alt in alternatives)
-
-
 def _check_args(row: _Row, kind: str, names: KnownNames, out: _Collector) -> None:
     """Args of our modules against their schema; channel and repeat sizes of every module."""
     layer = row.layer
@@ -743,14 +750,10 @@ def _check_args(row: _Row, kind: str, names: KnownNames, out: _Collector) -> Non
     if kind != "ours":
         return
     spec = names.ours[layer.module]
-    if len(layer.args) > len(spec.args):
-        expected = ", ".join(a.name for a in spec.args) or "no args"
-        out.add("YC032", f"{prefix}{layer.module} takes at most {len(spec.args)} args ({expected}), "
-                f"got {len(layer.args)}: {list(layer.args)!r}", args_node)
-    for arg_spec, value, node in zip(spec.args, layer.args, args_node.value, strict=False):
-        if not _arg_matches(value, arg_spec.type, arg_spec.default):
-            out.add("YC032", f"{prefix}{layer.module} arg {arg_spec.name!r} must be {arg_spec.type}, "
-                    f"got {value!r}", node)
+    for position, problem in spec.arg_problems(list(layer.args), symbols=PARSE_MODEL_LOCALS):
+        where = args_node if position is None else args_node.value[position]
+        got = f": {list(layer.args)!r}" if position is None else ""
+        out.add("YC032", f"{prefix}{layer.module} {problem}{got}", where)
 
 
 #: Values of TorchVision's `weights` arg that load nothing.
@@ -837,13 +840,16 @@ def lint_text(text: str, path: str = "<text>", names: KnownNames | None = None) 
 
 
 def lint_file(path: str | Path, names: KnownNames | None = None) -> FileReport:
-    """Read and lint one file; read problems become a YC001 finding."""
-    shown = str(path)
+    """Read and lint one file (``-``: stdin); read problems become a YC001 finding."""
+    from_stdin = str(path) == STDIN
+    shown = STDIN_NAME if from_stdin else str(path)
     try:
-        text = read_text(path)
+        text, shown = read_input(str(path))
     except ComposeError as exc:
         return FileReport(shown, findings=[Finding(shown, exc.line or 1, 1, "YC001", exc.message)])
-    return lint_text(text, shown, names)
+    report = lint_text(text, shown, names)
+    report.from_stdin = from_stdin
+    return report
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -875,8 +881,8 @@ def apply_fixes(text: str, fixes: Iterable[TextEdit]) -> str:
 def fix_file(report: FileReport) -> int:
     """Rewrite the fixable findings of a linted file in place (atomically); returns how many."""
     fixes = [f.fix for f in report.findings if f.fix is not None]
-    if not fixes or report.text is None:
+    if not fixes or report.text is None or report.from_stdin:
         return 0
-    write_atomic(report.path, apply_fixes(report.text, fixes))
+    write_output(report.path, apply_fixes(report.text, fixes), force=True)
     report.findings = [f for f in report.findings if f.fix is None]
     return len(fixes)

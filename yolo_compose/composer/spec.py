@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LayerReferenceError, LayerRowError, NotAModelError
-from .yamlio import dump_text, parse_text, read_text
+from .files import read_input
+from .yamlio import dump_text, parse_text
 
 SECTIONS = ("backbone", "head")
 INPUT = -1  # absolute "index" of the network input, the source of layer 0's -1
@@ -170,7 +171,8 @@ class ModelSpec:
     @classmethod
     def load(cls, path: str | Path) -> ModelSpec:
         """Read and parse a model YAML file."""
-        return cls.from_text(read_text(path), source=path)
+        text, _shown = read_input(str(path))
+        return cls.from_text(text, source=path)
 
     def section(self, name: str) -> Any:
         """The live ruamel sequence of a section ('backbone' or 'head')."""

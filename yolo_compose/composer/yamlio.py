@@ -13,8 +13,6 @@ neither run code here nor be copied into a composed file that a less careful loa
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -108,45 +106,8 @@ def parse_text(text: str, source: str | Path | None = None) -> Any:
     return data
 
 
-def read_text(path: str | Path) -> str:
-    """Read a YAML file as UTF-8; size, encoding and missing-file problems become one line."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_YAML_BYTES:
-            raise YamlSyntaxError(
-                f"file is {size} bytes; a model YAML is expected under {MAX_YAML_BYTES}", path=path
-            )
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise YamlSyntaxError("no such file", path=path) from None
-    except IsADirectoryError:
-        raise YamlSyntaxError("is a directory, not a YAML file", path=path) from None
-    except PermissionError:
-        raise YamlSyntaxError("permission denied", path=path) from None
-    if b"\x00" in data:
-        raise YamlSyntaxError("binary file, not YAML", path=path)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise YamlSyntaxError(f"not UTF-8 (byte {exc.start})", path=path) from None
-
-
 def dump_text(data: Any) -> str:
     """Serialise a round-trip document back to text."""
     stream = io.StringIO()
     make_yaml().dump(data, stream)
     return stream.getvalue()
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write text to path through a temp file in the same folder, so no partial file is left."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
