@@ -282,10 +282,9 @@ def modules_command(
 # --- end modules ----------------------------------------------------------------------------
 
 # --- diff -----------------------------------------------------------------------------------
-from .render.console import OutputFormat, stdout_console  # noqa: E402  (Typer reads the Enum at import)
+from .render.console import OutputFormat  # noqa: E402  (Typer reads the Enum at import)
 
 _GIT_DRIVER_ARGS = 7  # path old-file old-hex old-mode new-file new-hex new-mode
-_NULL_FILE = "/dev/null"
 
 
 def _diff_sides(files: list[str]) -> tuple[str, str, str | None, str | None, bool]:
@@ -341,10 +340,13 @@ def diff_command(
 
     try:
         a_arg, b_arg, a_shown, b_shown, git_mode = _diff_sides(files)
-        if git_mode and _NULL_FILE in (a_arg, b_arg):
-            state = "new" if a_arg == _NULL_FILE else "deleted"
-            stdout_console().print(f"{(b_shown or a_shown or '')[2:]}: {state} model file", soft_wrap=True)
-            return
+        if git_mode:
+            from .composer.gitdiff import driver_report
+
+            report = driver_report(files[0], a_arg, b_arg)
+            if not report.both_models:
+                render.render_driver(report)  # git stops at a driver's non-zero exit: always 0
+                return
         a = load_model(a_arg, read_stdin=_read_stdin, shown_as=a_shown)
         b = load_model(b_arg, read_stdin=_read_stdin, shown_as=b_shown)
         result = diff_specs(a.spec, b.spec, a_name=a.name, b_name=b.name, comments=comments)

@@ -34,6 +34,15 @@ class Base:
     bundled: bool
 
 
+_YOLO_STEM = re.compile(r"^(yolo(?:e-)?v?\d+)([nslmx])?(?=$|[-_.])")
+
+
+def scaled_name(name: str, scale: str | None) -> str:
+    """A yolo model name with `scale` as its letter (``yolo11n``, s -> ``yolo11s``); others unchanged."""
+    match = _YOLO_STEM.match(name) if scale else None
+    return f"{match.group(1)}{scale}{name[match.end():]}" if match else name
+
+
 def guess_scale(name: str | Path) -> str:
     """The scale letter ultralytics takes from a model file name ('' when there is none)."""
     match = _SCALE_IN_NAME.search(Path(name).stem)

@@ -36,7 +36,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from ..errors import EditError, OutputExistsError
 from .address import resolve_layer
-from .bases import Base, resolve_base
+from .bases import Base, resolve_base, scaled_name
 from .files import STDIN, output_problem, read_input
 from .spec import HEAD_MODULES, INPUT, Layer, ModelSpec
 
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 #: A trailing comment that starts with a layer number: "# 9", "# 0-P1/2", "# 12: concat".
 _INDEX_COMMENT = re.compile(r"^(#\s*)(\d+)(?=$|[\s\-:,(/.)\]])")
-_YOLO_STEM = re.compile(r"^(yolo(?:e-)?v?\d+)([nslmx])?(?=$|[-_.])")
 
 REASON_READS_NEW = "reads the new layer"
 REASON_READS_INPUT = "reads the removed layer's input"
@@ -298,12 +297,7 @@ def output_name(base_name: str, suffix: str, scale: str | None = None) -> str:
 
     The scale letter must stay in the file name: ultralytics guesses the scale from it.
     """
-    name = base_name
-    if scale:
-        match = _YOLO_STEM.match(name)
-        if match:
-            name = f"{match.group(1)}{scale}{name[match.end() :]}"
-    return f"{name}-{suffix}.yaml"
+    return f"{scaled_name(base_name, scale)}-{suffix}.yaml"
 
 
 def parse_args_json(text: str) -> list[Any]:

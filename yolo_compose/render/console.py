@@ -40,9 +40,20 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def printable(text: str) -> str:
+    """Text with control characters (terminal escape sequences, newlines) written as escapes.
+
+    Names read from a YAML file reach the terminal through this: ``\x1b[2J`` in a module name is
+    shown as the six characters ``\x1b[2J``, never sent to the terminal as a command.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def print_error(message: str) -> None:
     """One error line on stderr, prefixed like every CLI error of the project."""
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {printable(message)}\n")
     sys.stderr.flush()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..composer.diff import DiffResult, LayerLabel, ScaleCost
-from .console import print_json, stdout_console
+from ..composer.gitdiff import DriverReport
+from .console import print_json, printable, stdout_console
 
 _BARE = re.compile(r"^[A-Za-z_][\w.]*$")
 _TABLE_WIDTH = 140
@@ -184,11 +186,28 @@ def _render_report(result: DiffResult, *, verbose: bool) -> None:
         console.print("comments ignored (--comments lists them)", soft_wrap=True)
 
 
+GFLOPS_DIGITS = 3  # as the --build table prints them
+
+
+def rounded_gflops(value: Any) -> Any:
+    """JSON data with every value under a ``gflops`` key rounded as the table shows it."""
+    if isinstance(value, dict):
+        return {
+            key: round(item, GFLOPS_DIGITS)
+            if "gflops" in str(key) and isinstance(item, float)
+            else rounded_gflops(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [rounded_gflops(item) for item in value]
+    return value
+
+
 def render_json(result: DiffResult, *, costs: Sequence[ScaleCost] | None = None) -> None:
     """The result as JSON (see :meth:`DiffResult.to_dict`), with ``build`` when measured."""
     data = result.to_dict()
     if costs is not None:
-        data["build"] = [cost.to_dict() for cost in costs]
+        data["build"] = [rounded_gflops(cost.to_dict()) for cost in costs]
     print_json(data)
 
 
@@ -285,3 +304,10 @@ def render_stat(result: DiffResult, *, as_json: bool = False) -> None:
                     "summary": result.summary()})
         return
     stdout_console().print(stat_line(result), soft_wrap=True)
+
+
+def render_driver(report: DriverReport) -> None:
+    """Git driver mode, when not both sides are models: a headline, then layers or a plain diff."""
+    lines = [report.headline, *report.lines]
+    sys.stdout.write("".join(f"{printable(line)}\n" for line in lines))
+    sys.stdout.flush()

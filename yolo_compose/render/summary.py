@@ -182,11 +182,15 @@ def footer_lines(summary: BuildSummary, output: str | None) -> tuple[list[str], 
         file_scale = guess_scale(Path(output).name)
         if file_scale:
             notes.append(f"ultralytics will build scale {file_scale} (from the file name)")
-        if built and file_scale != built:
-            picked = file_scale or "the first of `scales:` (no scale letter in the name)"
+        will_build = summary.scale_built_from(output)
+        if built and will_build and will_build != built:
+            picked = file_scale or f"{will_build}, the first of `scales:` (no scale letter in the name)"
+            fix = f"rename it (e.g. yolo11{built}-...yaml)"
+            if not summary.scale_requested:
+                fix += f" or pass --scale {will_build}"
             warnings.append(
                 f"the summary is for scale {built}, but ultralytics will build {picked} from the file "
-                f"name {Path(output).name!r}; rename it (e.g. yolo11{built}-...yaml) or pass --scale"
+                f"name {Path(output).name!r}; {fix}"
             )
     notes.append("next:")
     notes.extend(f"  {command}" for command in next_commands(name))
