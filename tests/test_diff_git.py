@@ -118,5 +118,6 @@ def test_a_model_yaml_that_no_longer_parses_gets_a_plain_diff(repo: Path):
     path.write_text(path.read_text() + "  - [oops\n")
     run = git(repo, "diff")
     first = run.stdout.splitlines()[0]
-    assert first.startswith("model.yaml: changed, not a model YAML (b/model.yaml:") and "invalid YAML" in first
+    assert first.startswith("model.yaml: changed, not a model YAML (b/model.yaml:")
+    assert "invalid YAML" in first
     assert "+  - [oops" in run.stdout.splitlines()

@@ -97,7 +97,7 @@ def resolve_base(name_or_path: str | Path) -> Base:
     """Resolve a base argument to a YAML file; an unknown name lists the closest bundled names."""
     text = str(name_or_path)
     path = Path(text).expanduser()
-    if path.is_file():
+    if path.exists() and not path.is_dir():  # a FIFO or device too: reading it says what it is
         return Base(path=path, name=path.stem, scale=guess_scale(path), bundled=False)
     looks_like_path = "/" in text or "\\" in text or text.endswith((".yaml", ".yml"))
     stem = _bundled_stem(Path(text).name) if not ("/" in text or "\\" in text) else None
