@@ -467,7 +467,7 @@ def main() -> None:
     from typer.exceptions import Abort
 
     try:
-        code = app(standalone_mode=False)
+        code = app(prog_name="yolo-compose", standalone_mode=False)
     except NoArgsIsHelpError as exc:
         exc.show()
         code = exc.exit_code
