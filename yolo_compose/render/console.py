@@ -14,6 +14,9 @@ from enum import Enum
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
 
 
 class OutputFormat(str, Enum):
@@ -60,3 +63,28 @@ def print_error(message: str) -> None:
 def no_color() -> bool:
     """True when NO_COLOR is set (https://no-color.org)."""
     return bool(os.environ.get("NO_COLOR"))
+
+
+def fits(console: Console, table: Table) -> bool:
+    """True when the table's natural width fits the console (nothing would wrap or be cut)."""
+    unbounded = console.options.update_width(1_000_000)  # console.measure() clips to the console width
+    return Measurement.get(console, unbounded, table).maximum <= console.width
+
+
+def print_table(console: Console, table: Table, title: str = "") -> None:
+    """A title line, then the table, with no line padded by trailing spaces.
+
+    Rich pads a table's title and cells to the table's width; the lines are rendered first and
+    their right ends stripped, so copied output and diffs of it carry no invisible padding.
+    """
+    if title:
+        console.print(title, soft_wrap=True)
+    for line in console.render_lines(table, console.options, pad=False, new_lines=False):
+        segments = list(line)
+        while segments and not segments[-1].control and not segments[-1].text.strip():
+            segments.pop()
+        if segments:
+            last = segments[-1]
+            segments[-1] = type(last)(last.text.rstrip(), last.style, last.control)
+        console.print(Text.assemble(*((s.text, s.style) for s in segments if not s.control)), soft_wrap=True)
+

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..composer.edit import EditResult, Rewire
-from .console import print_json, printable, stderr_console
+from .console import print_json, print_table, printable, stderr_console
 
 
 def edit_report_dict(
@@ -58,7 +58,7 @@ def moved_ranges(index_map: dict[int, int]) -> list[str]:
 
 def rewire_table(rewired: list[Rewire]) -> Table:
     """The references the edit rewrote or redirected, one row each."""
-    table = Table(title="References", title_justify="left")
+    table = Table()
     for column in ("layer", "was", "module", "from", "why"):
         table.add_column(column)
     for item in rewired:
@@ -81,7 +81,7 @@ def render_edit_rich(edit: EditResult, *, output: str | None) -> None:
         f"; {edit.comments_renumbered} index comments updated"
     )
     if edit.rewired:
-        console.print(rewire_table(edit.rewired))
+        print_table(console, rewire_table(edit.rewired), "References")
     if output is not None:
         console.print(f"wrote {printable(output)}" if output != "-" else "YAML written to stdout")
     for warning in edit.warnings:
