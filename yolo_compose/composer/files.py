@@ -178,7 +178,8 @@ def write_output(path: str | Path, text: str, *, force: bool) -> Path:
 
 
 def _exists(shown: str) -> OutputExistsError:
-    return OutputExistsError("exists; pass --force to overwrite it, or choose another name", path=shown)
+    """The name is taken (typically by another run that got there first): nothing is overwritten."""
+    return OutputExistsError("exists (created by another run meanwhile?); not overwritten", path=shown)
 
 
 def _regular_mode(target: Path) -> int | None:
