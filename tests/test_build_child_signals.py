@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real ultralytics builds, training or processes; see README
+
 MODEL = """\
 nc: 2
 backbone:

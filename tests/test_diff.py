@@ -323,6 +323,7 @@ def test_compare_costs_pairs_layers_along_the_diff():
     assert cost.to_dict()["delta"] == {"params": 20, "gflops": pytest.approx(0.02)}
 
 
+@pytest.mark.slow
 def test_build_measures_both_sides(cli, tmp_path):
     """One real build per side at scale n: yolo11n's known params, plus exactly the inserted layer's.
     A fresh ultralytics config folder makes ultralytics announce its settings: not on stdout."""

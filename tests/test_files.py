@@ -202,6 +202,7 @@ def test_validate_reads_stdin(tmp_path: Path):
     assert "[YC051]" in fixed.stdout and sorted(os.listdir(tmp_path)) == []  # nothing written
 
 
+@pytest.mark.slow
 def test_a_file_of_51_000_real_layers_is_too_many_layers_not_an_alias_bomb(tmp_path: Path):
     rows = "".join("  - [-1, 1, Conv, [8, 3, 1]]\n" for _ in range(51_070))
     text = f"nc: 1\nbackbone:\n{rows}head:\n  - [[-1], 1, Detect, [nc]]\n"

@@ -82,6 +82,7 @@ def write_user_module(folder: Path, module: str, yaml_name: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_user_module_joins_with_import_option(tmp_path: Path) -> None:
     write_user_module(tmp_path, "my_attn", "MyAttention")
     (tmp_path / "register_my_attn.py").write_text(

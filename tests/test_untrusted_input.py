@@ -90,6 +90,7 @@ def test_activation_eval_is_a_lint_error_and_never_built(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_activation_eval_is_refused_by_the_build_child(tmp_path):
     marker = tmp_path / "marker"
     verdict = child_verdict(model(extra=f'activation: "{activation_payload(marker)}"\n'))
@@ -116,6 +117,7 @@ def test_non_layer_globals_are_rejected_before_any_build(name, kind, tmp_path):
     assert "build" not in result.stderr
 
 
+@pytest.mark.slow
 def test_non_layer_global_is_refused_by_the_build_child(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the child's work folder goes here
     verdict = child_verdict(model(module="torch_load", args="'weights.pt'"))
