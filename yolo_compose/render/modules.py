@@ -61,13 +61,13 @@ def render_module_detail(spec: ModuleSpec, *, as_json: bool) -> None:
     console.print(f"{spec.name} ({spec.yaml_name}): {spec.summary}")
     if spec.aliases:
         console.print(f"aliases: {', '.join(spec.aliases)}")
-    table = Table(title="YAML args (input channels are injected, never written)", title_justify="left")
+    table = Table()
     for column in ("#", "name", "type", "default", "meaning"):
         table.add_column(column)
     for i, arg in enumerate(spec.args):
         meaning = arg.help + (" (filled from imgsz and stride)" if arg.resolution else "")
         table.add_row(str(i), arg.name, arg.type, repr(arg.default), meaning)
-    console.print(table)
+    print_table(console, table, "YAML args (input channels are injected, never written)")
     for label, value in (
         ("complexity", spec.complexity),
         ("recommended levels", ", ".join(spec.levels)),
