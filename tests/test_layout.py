@@ -107,7 +107,9 @@ def test_the_insert_report_fits_80_columns(tmp_path):
     result = run_cli("insert", "halo", "--after", "8", "--base", "yolo11n", "--no-build", "-o", "-",
                      cwd=tmp_path, env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
-    assert_tidy([line for line in result.stderr.splitlines() if not line.startswith("inserted layer")], 80)
+    lines = result.stderr.splitlines()
+    assert all(line == line.rstrip() for line in lines), lines
+    assert_tidy([line for line in lines if not line.startswith("inserted layer")], 80)
 
 
 @pytest.mark.slow

@@ -74,18 +74,20 @@ def rewire_table(rewired: list[Rewire]) -> Table:
 def render_edit_rich(edit: EditResult, *, output: str | None) -> None:
     """Print the edit report on stderr: what was done, which layers moved, which refs changed."""
     console = stderr_console()
-    console.print(Text(headline(edit), style="bold"))
+    console.print(Text(headline(edit), style="bold"), soft_wrap=True)  # prose: the terminal wraps it
     ranges = moved_ranges(edit.index_map)
     console.print(
         f"renumbered: {', '.join(ranges) if ranges else 'nothing moved'}"
-        f"; {edit.comments_renumbered} index comments updated"
+        f"; {edit.comments_renumbered} index comments updated",
+        soft_wrap=True,
     )
     if edit.rewired:
         print_table(console, rewire_table(edit.rewired), "References")
     if output is not None:
-        console.print(f"wrote {printable(output)}" if output != "-" else "YAML written to stdout")
+        where = f"wrote {printable(output)}" if output != "-" else "YAML written to stdout"
+        console.print(where, soft_wrap=True)
     for warning in edit.warnings:
-        console.print(Text(f"warning: {printable(warning)}", style="yellow"))
+        console.print(Text(f"warning: {printable(warning)}", style="yellow"), soft_wrap=True)
 
 
 def _row_text(row: list[Any]) -> str:

@@ -58,9 +58,9 @@ def render_module_detail(spec: ModuleSpec, *, as_json: bool) -> None:
         print_json(spec_to_dict(spec))
         return
     console = stdout_console()
-    console.print(f"{spec.name} ({spec.yaml_name}): {spec.summary}")
+    console.print(f"{spec.name} ({spec.yaml_name}): {spec.summary}", soft_wrap=True)
     if spec.aliases:
-        console.print(f"aliases: {', '.join(spec.aliases)}")
+        console.print(f"aliases: {', '.join(spec.aliases)}", soft_wrap=True)
     table = Table()
     for column in ("#", "name", "type", "default", "meaning"):
         table.add_column(column)
@@ -76,5 +76,5 @@ def render_module_detail(spec: ModuleSpec, *, as_json: bool) -> None:
         ("paper", spec.paper),
     ):
         if value:
-            console.print(f"{label}: {value}")
-    console.print(f"example: yolo-compose insert {spec.name} --after SPPF --base yolo11n")
+            console.print(f"{label}: {value}", soft_wrap=True)
+    console.print(f"example: yolo-compose insert {spec.name} --after SPPF --base yolo11n", soft_wrap=True)
