@@ -24,6 +24,7 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -103,12 +104,12 @@ def _too_large(size: int | None) -> str:
     return f"file is {amount}; a model YAML is expected under {MAX_INPUT_BYTES:,} bytes (2 MiB)"
 
 
-def _read_bounded(read: object, shown: str) -> bytes:
+def _read_bounded(read: Callable[[int], bytes], shown: str) -> bytes:
     """At most MAX_INPUT_BYTES bytes from a read(n) callable; more is refused, not read."""
     chunks: list[bytes] = []
     total = 0
     while total <= MAX_INPUT_BYTES:
-        chunk = read(min(_READ_CHUNK, MAX_INPUT_BYTES + 1 - total))  # type: ignore[operator]
+        chunk = read(min(_READ_CHUNK, MAX_INPUT_BYTES + 1 - total))
         if not chunk:
             break
         chunks.append(chunk)
@@ -191,7 +192,10 @@ def _regular_mode(target: Path) -> int | None:
 
 
 def _new_file_mode() -> int:
-    """The mode `open()` would give a new file: 0o666 less the process umask."""
+    """The mode `open()` would give a new file: 0o666 less the process umask.
+
+    The umask can only be read by setting it; it is set back at once (the CLI is one thread).
+    """
     mask = os.umask(0o022)
     os.umask(mask)
     return 0o666 & ~mask

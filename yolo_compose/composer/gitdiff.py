@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ComposeError, NotAModelError
 from .files import read_input
-from .spec import ModelSpec
+from .spec import Layer, ModelSpec
 
 NULL_FILE = "/dev/null"
 
@@ -83,10 +83,9 @@ def driver_report(path: str, old_file: str, new_file: str) -> DriverReport:
     return report
 
 
-def layer_line(layer: object) -> str:
+def layer_line(layer: Layer) -> str:
     """``  9 HaloAttention [2, 1] (from -1)``: one layer of a new or deleted model file."""
-    args = getattr(layer, "args", [])
-    return f"  {layer.index} {layer.module} {list(args)} (from {layer.from_})"  # type: ignore[attr-defined]
+    return f"  {layer.index} {layer.module} {list(layer.args)} (from {layer.from_})"
 
 
 def plain_diff(a: DriverSide, b: DriverSide) -> list[str]:
