@@ -75,7 +75,7 @@ def test_git_diff_of_a_new_file_lists_its_layers(repo: Path):
     assert lines[0] == "halo.yaml: new model file, 25 layers"
     assert lines[1] == "  0 Conv [64, 3, 2] (from -1)"
     assert "  9 HaloAttention [2, 1] (from -1)" in lines
-    assert lines[-1] == "  24 Detect ['nc'] (from [17, 20, 23])"
+    assert lines[-1] == "  24 Detect [nc] (from [17, 20, 23])"
 
 
 def test_git_diff_of_a_deleted_file(repo: Path):

@@ -40,7 +40,8 @@ class DriverReport:
     a: DriverSide
     b: DriverSide
     headline: str = ""
-    lines: list[str] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)  # of a new or deleted model file
+    diff_lines: list[str] = field(default_factory=list)  # the plain text diff otherwise
 
     @property
     def both_models(self) -> bool:
@@ -74,18 +75,13 @@ def driver_report(path: str, old_file: str, new_file: str) -> DriverReport:
     if present is not None and present.spec is not None:
         state = "new" if a.absent else "deleted"
         report.headline = f"{path}: {state} model file, {len(present.spec.layers)} layers"
-        report.lines = [layer_line(layer) for layer in present.spec.layers]
+        report.layers = list(present.spec.layers)
         return report
     state = "new file" if a.absent else "deleted file" if b.absent else "changed"
     why = next((side.problem for side in (a, b) if side.problem), "")
     report.headline = f"{path}: {state}, not a model YAML{f' ({why})' if why else ''}: plain text diff"
-    report.lines = plain_diff(a, b)
+    report.diff_lines = plain_diff(a, b)
     return report
-
-
-def layer_line(layer: Layer) -> str:
-    """``  9 HaloAttention [2, 1] (from -1)``: one layer of a new or deleted model file."""
-    return f"  {layer.index} {layer.module} {list(layer.args)} (from {layer.from_})"
 
 
 def plain_diff(a: DriverSide, b: DriverSide) -> list[str]:

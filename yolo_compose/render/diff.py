@@ -337,6 +337,7 @@ def render_stat(result: DiffResult, *, as_json: bool = False) -> None:
 
 def render_driver(report: DriverReport) -> None:
     """Git driver mode, when not both sides are models: a headline, then layers or a plain diff."""
-    lines = [report.headline, *report.lines]
+    layers = [f"  {x.index} {x.module} {flow(list(x.args))} (from {flow(x.from_)})" for x in report.layers]
+    lines = [report.headline, *layers, *report.diff_lines]
     sys.stdout.write("".join(f"{printable(line)}\n" for line in lines))
     sys.stdout.flush()
