@@ -19,6 +19,8 @@ from conftest import run_python
 
 from yolo_compose.composer.edit import compose_insert
 
+pytestmark = pytest.mark.slow  # real ultralytics builds, training or processes; see README
+
 TESTS_DIR = Path(__file__).resolve().parent
 SCALES = "nsmlx"
 

@@ -1553,14 +1553,14 @@ def load_model(argument: str, *, read_stdin: Callable[[], str], shown_as: str | 
     ``shown_as`` replaces the name in reports (git passes temporary files and the real path apart).
     """
     from .bases import guess_scale, resolve_base
-    from .yamlio import read_text
+    from .files import read_input
 
     if argument == STDIN:
         name = shown_as or "<stdin>"
         text = read_stdin()
         return LoadedModel(ModelSpec.from_text(text, source=name), name, guess_scale(name), text)
     base = resolve_base(argument)
-    text = read_text(base.path)
+    text, _shown = read_input(str(base.path))
     name = shown_as or (base.name if base.bundled else argument)
     scale = guess_scale(shown_as) if shown_as else base.scale
     return LoadedModel(ModelSpec.from_text(text, source=name), name, scale, text)
