@@ -316,8 +316,8 @@ def test_cli_no_zero_init_keeps_the_papers_initialisation(base_pt, tmp_path):
     args = ("insert", "halo", "--after", "8", "--base", "yolo11n", "--weights", str(base_pt))
     result = run_cli(*args, "--no-zero-init", "--no-build", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["row"][3][-1] is False
-    assert load_checkpoint(tmp_path / "yolo11n-halo.pt")["model"].yaml["backbone"][9][3][-1] is False
+    assert json.loads(result.stdout)["row"][3] == [2, 1, 4, 0]  # the paper's row: no zero_init written
+    assert load_checkpoint(tmp_path / "yolo11n-halo.pt")["model"].yaml["backbone"][9][3] == [2, 1, 4, 0]
 
 
 def test_cli_remove_with_weights(base_pt, tmp_path):
