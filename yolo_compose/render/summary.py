@@ -208,7 +208,7 @@ def footer_lines(summary: BuildSummary, output: str | None) -> tuple[list[str], 
     notes.append("next:")
     notes.extend(f"  {command}" for command in next_commands(name))
     names = _module_names(summary)
-    notes.append(f"  (plain `yolo` does not import yolo_compose: it fails with KeyError on {names})")
+    notes.append(f"  (plain `yolo` has no yolo_compose modules: KeyError {names})")
     return notes, warnings
 
 
