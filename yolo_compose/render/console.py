@@ -11,12 +11,11 @@ import json
 import os
 import sys
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # Rich is imported by the functions that draw: an error line or JSON needs none
+    from rich.console import Console
+    from rich.table import Table
 
 
 class OutputFormat(str, Enum):
@@ -75,6 +74,8 @@ def no_color() -> bool:
 
 def fits(console: Console, table: Table) -> bool:
     """True when the table's natural width fits the console (nothing would wrap or be cut)."""
+    from rich.measure import Measurement
+
     unbounded = console.options.update_width(1_000_000)  # console.measure() clips to the console width
     return Measurement.get(console, unbounded, table).maximum <= console.width
 
@@ -85,6 +86,8 @@ def print_table(console: Console, table: Table, title: str = "") -> None:
     Rich pads a table's title and cells to the table's width; the lines are rendered first and
     their right ends stripped, so copied output and diffs of it carry no invisible padding.
     """
+    from rich.text import Text
+
     if title:
         console.print(title, soft_wrap=True)
     for line in console.render_lines(table, console.options, pad=False, new_lines=False):
