@@ -164,8 +164,8 @@ def test_resolution_args_are_filled_from_imgsz_and_stride():
         (9, "width", 10, 32),
         (9, "height", 10, 32),
     ]
-    assert list(edit.spec.layers[9].args) == [10, 10, 4, False]
-    assert "[-1, 1, MHSA, [10, 10, 4, False]]" in edit.spec.dump()
+    assert list(edit.spec.layers[9].args) == [10, 10, 4]
+    assert "[-1, 1, MHSA, [10, 10, 4]]" in edit.spec.dump()
     assert summary.model.layers[9].out_shape == [256, 10, 10]
 
 

@@ -203,16 +203,17 @@ def test_validate_reads_stdin(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_a_file_of_51_000_real_layers_is_too_many_layers_not_an_alias_bomb(tmp_path: Path):
+def test_a_file_of_51_000_real_layers_is_read_as_a_model_not_an_alias_bomb(tmp_path: Path):
+    """A large plain file is a model like any other (the reader counts alias expansion only where
+    aliases exist): it is checked, and nothing calls it an alias bomb."""
     rows = "".join("  - [-1, 1, Conv, [8, 3, 1]]\n" for _ in range(51_070))
     text = f"nc: 1\nbackbone:\n{rows}head:\n  - [[-1], 1, Detect, [nc]]\n"
     assert len(text.encode()) < 2 * 1024 * 1024
     (tmp_path / "big.yaml").write_text(text)
     result = run_cli("validate", "big.yaml", cwd=tmp_path, timeout=HANG_GUARD_S * 3)
-    assert result.returncode == 1
-    [line] = result.stdout.splitlines()
-    assert "alias" not in line and "51,071 layer rows" in line and "too many layers" in line, line
-    assert line.endswith("[YC033]")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "alias" not in result.stdout + result.stderr
+    assert result.stderr.strip() == "0 errors, 0 warnings in 1 model file"
 
 
 def test_spec_load_goes_through_the_same_checks(tmp_path: Path):
