@@ -51,6 +51,18 @@ def test_flops_match_torch_flop_counter_exactly_for_plain_and_attention_models(m
     assert counter.total > 0
 
 
+@pytest.mark.parametrize("module", [None, "halo"])
+def test_flops_without_torchs_private_kernel_runner_match_too(module, monkeypatch):
+    """Where torch lacks the private composite-kernel runner, the public decompose path counts the same."""
+    from yolo_compose import flops
+
+    monkeypatch.setattr(flops, "_composite_kernel", lambda func: None)
+    text = YOLO11 if module is None else compose_insert("yolo11n", module, after=8).spec.dump()
+    model = build.build_model(text, source_name="yolo11n.yaml", scale="n")
+    counter, _, _ = build.count_layers(model, (320, 320))
+    assert counter.total == torch_flop_counter_total(model, 320) > 0
+
+
 @pytest.mark.parametrize(
     "layer",
     [
