@@ -9,7 +9,7 @@ import pytest
 from _edit_checks import assert_minimal_insert, expected_edges_after_insert
 
 from yolo_compose.composer import HEAD_MODULES, ModelSpec, bundled_models, insert_layer, remove_layer
-from yolo_compose.composer.yamlio import read_text
+from yolo_compose.composer.files import read_input
 
 MODELS = bundled_models()
 
@@ -21,7 +21,7 @@ def test_ultralytics_ships_models() -> None:
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_round_trip_and_insert_everywhere(name: str) -> None:
     path: Path = MODELS[name]
-    text = read_text(path)
+    text, _ = read_input(path)
     spec = ModelSpec.from_text(text, path)
     assert spec.dump() == text, f"{name}: load-then-dump changed the file"
     count = len(spec.layers)

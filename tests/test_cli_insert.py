@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -225,16 +224,13 @@ def test_no_build_imports_neither_torch_nor_ultralytics(tmp_path: Path) -> None:
         "-o",
         "-",
     ]
-    started = time.perf_counter()
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stderr
     imported = {
         line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line
     }
     assert "yolo_compose" in imported
     assert not imported & {"torch", "ultralytics", "torchvision", "numpy"}
-    assert elapsed < 5.0, f"--no-build took {elapsed:.2f} s"
 
 
 @pytest.mark.parametrize(

@@ -68,12 +68,56 @@ def test_git_diff_of_an_unchanged_graph_says_same_graph(repo: Path):
     )
 
 
-def test_git_diff_of_a_new_file(repo: Path):
+def test_git_diff_of_a_new_file_lists_its_layers(repo: Path):
     shutil.copy(SEED_003, repo / "halo.yaml")
     git(repo, "add", "halo.yaml")
-    assert git(repo, "diff", "--cached").stdout == "halo.yaml: new model file\n"
+    lines = git(repo, "diff", "--cached").stdout.splitlines()
+    assert lines[0] == "halo.yaml: new model file, 25 layers"
+    assert lines[1] == "  0 Conv [64, 3, 2] (from -1)"
+    assert "  9 HaloAttention [2, 1] (from -1)" in lines
+    assert lines[-1] == "  24 Detect [nc] (from [17, 20, 23])"
 
 
 def test_git_diff_of_a_deleted_file(repo: Path):
     git(repo, "rm", "-q", "model.yaml")
-    assert git(repo, "diff", "--cached").stdout == "model.yaml: deleted model file\n"
+    lines = git(repo, "diff", "--cached").stdout.splitlines()
+    assert lines[0] == "model.yaml: deleted model file, 24 layers"
+    assert len(lines) == 25
+
+
+DATA_YAML = "path: data\ntrain: images/train\nval: images/val\nnames:\n  0: person\n"
+
+
+def test_a_changed_non_model_yaml_gets_a_plain_diff_and_git_goes_on(repo: Path):
+    """A data.yaml next to a model: git shows both files (the driver never 'dies')."""
+    (repo / "data.yaml").write_text(DATA_YAML)
+    git(repo, "add", "data.yaml")
+    git(repo, "commit", "-q", "-m", "data")
+    (repo / "data.yaml").write_text(DATA_YAML.replace("images/val", "images/test"))
+    shutil.copy(SEED_003, repo / "model.yaml")
+    run = git(repo, "diff")
+    assert "external diff died" not in run.stderr
+    out = run.stdout.splitlines()
+    assert out[0] == "data.yaml: changed, not a model YAML: plain text diff"
+    assert out[1:3] == ["--- a/data.yaml", "+++ b/data.yaml"]
+    assert "-val: images/val" in out and "+val: images/test" in out
+    assert any(line.startswith("a/model.yaml → b/model.yaml: different: 1 inserted") for line in out)
+
+
+def test_a_new_non_model_yaml_is_not_called_a_model(repo: Path):
+    (repo / "data.yaml").write_text(DATA_YAML)
+    git(repo, "add", "data.yaml")
+    out = git(repo, "diff", "--cached").stdout.splitlines()
+    assert out[0] == "data.yaml: new file, not a model YAML: plain text diff"
+    assert "model file" not in "\n".join(out)
+    assert "+path: data" in out
+
+
+def test_a_model_yaml_that_no_longer_parses_gets_a_plain_diff(repo: Path):
+    path = repo / "model.yaml"
+    path.write_text(path.read_text() + "  - [oops\n")
+    run = git(repo, "diff")
+    first = run.stdout.splitlines()[0]
+    assert first.startswith("model.yaml: changed, not a model YAML (b/model.yaml:")
+    assert "invalid YAML" in first
+    assert "+  - [oops" in run.stdout.splitlines()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from unittest import mock
 
 import _diff_reference as reference
+from _diff_checks import apply_diff
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,6 @@ from yolo_compose.composer.diff import (
     Alignment,
     Node,
     align_nodes,
-    apply_diff,
     diff_nodes,
     same_graph,
     script_size,

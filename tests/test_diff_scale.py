@@ -9,10 +9,11 @@ import itertools
 import random
 from unittest import mock
 
+from _diff_checks import apply_diff
 from _yolov7_like import about, change_args, insert_after, to_nodes, to_yaml, yolov7_like
 
 from yolo_compose.composer import diff
-from yolo_compose.composer.diff import Node, apply_diff, diff_nodes, diff_specs, same_graph, spec_nodes
+from yolo_compose.composer.diff import Node, diff_nodes, diff_specs, same_graph, spec_nodes
 from yolo_compose.composer.spec import INPUT, ModelSpec
 
 

@@ -7,7 +7,7 @@ import pytest
 from yolo_compose.composer import ModelSpec, compose_insert, compose_remove, insert_layer, remove_layer
 from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.edit import output_name, output_target, parse_args_json
-from yolo_compose.composer.yamlio import read_text
+from yolo_compose.composer.files import read_input
 from yolo_compose.errors import EditError, LayerSpecError, OutputExistsError, UnknownModuleError
 
 # The layer part of ultralytics' yolo11.yaml after `insert halo --after 8` with the seed's args:
@@ -65,7 +65,7 @@ head:
 
 
 def yolo11_text() -> str:
-    return read_text(resolve_base("yolo11n").path)
+    return read_input(resolve_base("yolo11n").path)[0]
 
 
 def layer_part(text: str) -> str:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yolo_compose.composer import HEAD_MODULES, ModelSpec, bundled_models, insert_layer, remove_layer
-from yolo_compose.composer.yamlio import read_text
+from yolo_compose.composer.files import read_input
 
 MODELS = bundled_models()
 #: One of each family and task, for the layouts that are not flow style.
@@ -50,15 +50,15 @@ def check_every_insert(text: str) -> int:
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_bundled_model_as_a_flow_list(name: str) -> None:
-    text = to_flow(read_text(MODELS[name]))
-    assert ModelSpec.from_text(text).edges() == ModelSpec.from_text(read_text(MODELS[name])).edges()
+    text = to_flow(read_input(MODELS[name])[0])
+    assert ModelSpec.from_text(text).edges() == ModelSpec.from_text(read_input(MODELS[name])[0]).edges()
     assert check_every_insert(text) > 0
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("name", FAMILIES)
 def test_every_layout(name: str, layout: str) -> None:
-    original = read_text(MODELS[name])
+    original = read_input(MODELS[name])[0]
     text = LAYOUTS[layout](original)
     assert text != original
     assert ModelSpec.from_text(text).edges() == ModelSpec.from_text(original).edges()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from yolo_compose.composer import HEAD_MODULES, ModelSpec, bundled_models, remove_layer
 from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.edit import Insertion, insert_layers, insert_many
-from yolo_compose.composer.yamlio import read_text
+from yolo_compose.composer.files import read_input
 from yolo_compose.errors import LayerSpecError
 from yolo_compose.modules import get
 
@@ -60,7 +60,7 @@ def check_one_edit(text: str, after: list, before: list) -> ModelSpec:
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_bundled_model_all_targets_in_one_edit(name: str) -> None:
-    text = read_text(MODELS[name])
+    text = read_input(MODELS[name])[0]
     after, before = every_placement(ModelSpec.from_text(text))
     check_one_edit(text, after, before)
 
@@ -68,14 +68,14 @@ def test_every_bundled_model_all_targets_in_one_edit(name: str) -> None:
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("name", FAMILIES)
 def test_every_layout_all_targets_in_one_edit(name: str, layout: str) -> None:
-    text = LAYOUTS[layout](read_text(MODELS[name]))
+    text = LAYOUTS[layout](read_input(MODELS[name])[0])
     after, before = every_placement(ModelSpec.from_text(text))
     check_one_edit(text, after, before)
 
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_flow_lists_all_targets_in_one_edit(name: str) -> None:
-    text = to_flow(read_text(MODELS[name]))
+    text = to_flow(read_input(MODELS[name])[0])
     after, before = every_placement(ModelSpec.from_text(text))
     check_one_edit(text, after, before)
 
@@ -126,7 +126,7 @@ def targets(spec: ModelSpec) -> st.SearchStrategy:
     return st.lists(choice, min_size=1, max_size=8)
 
 
-YOLO11 = read_text(resolve_base("yolo11n").path)
+YOLO11 = read_input(resolve_base("yolo11n").path)[0]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

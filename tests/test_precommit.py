@@ -30,6 +30,8 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow  # real ultralytics builds, training or processes; see README
+
 GOOD = """\
 nc: 2
 backbone:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -81,13 +82,14 @@ def write_user_module(folder: Path, module: str, yaml_name: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_user_module_joins_with_import_option(tmp_path: Path) -> None:
     write_user_module(tmp_path, "my_attn", "MyAttention")
     (tmp_path / "register_my_attn.py").write_text(
         "from yolo_compose.modules import register\nfrom my_attn import SPEC\nregister(SPEC)\n",
         encoding="utf-8",
     )
-    env = {"PYTHONPATH": str(tmp_path)}
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     listed = run_cli("modules", "--json", "--import", "register_my_attn", env=env)
     assert listed.returncode == 0, listed.stderr
     assert {"halo", "my_attn"} <= {spec["name"] for spec in json.loads(listed.stdout)}
@@ -110,7 +112,8 @@ def test_installed_package_joins_through_the_entry_point_group(tmp_path: Path) -
     dist_info.mkdir()
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-attn\nVersion: 1.0\n")
     (dist_info / "entry_points.txt").write_text("[yolo_compose.modules]\nep = ep_attn:SPEC\n")
-    result = run_cli("modules", "EntryPointAttention", "--json", env={"PYTHONPATH": str(tmp_path)})
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    result = run_cli("modules", "EntryPointAttention", "--json", env=env)
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["name"] == "ep_attn"

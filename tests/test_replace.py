@@ -12,14 +12,14 @@ from conftest import run_cli
 
 from yolo_compose.composer import ModelSpec, resolve_base
 from yolo_compose.composer.edit import replace_layer
-from yolo_compose.composer.yamlio import read_text
+from yolo_compose.composer.files import read_input
 from yolo_compose.errors import EditError
 
 YOLO11 = resolve_base("yolo11n").path
 
 
 def test_replace_patches_one_row_and_keeps_its_comment() -> None:
-    text = read_text(YOLO11)
+    text = read_input(YOLO11)[0]
     spec = ModelSpec.from_text(text, YOLO11)
     edges = spec.edges()
     result = replace_layer(spec, "SPPF", "halo", args=[2, 1])

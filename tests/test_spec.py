@@ -6,7 +6,13 @@ import pytest
 
 from yolo_compose.composer import INPUT, ModelSpec, absolute_source
 from yolo_compose.composer.bases import resolve_base
-from yolo_compose.errors import LayerReferenceError, LayerRowError, NotAModelError, YamlSyntaxError
+from yolo_compose.errors import (
+    FileAccessError,
+    LayerReferenceError,
+    LayerRowError,
+    NotAModelError,
+    YamlSyntaxError,
+)
 
 MIXED = """\
 # a model with every `from` form
@@ -118,5 +124,5 @@ def test_each_problem_gets_its_own_message(text: str, error: type, message: str)
 
 
 def test_load_of_a_missing_file_is_one_line(tmp_path) -> None:
-    with pytest.raises(YamlSyntaxError, match=r"nope\.yaml: no such file$"):
+    with pytest.raises(FileAccessError, match=r"nope\.yaml: no such file$"):
         ModelSpec.load(tmp_path / "nope.yaml")

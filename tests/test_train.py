@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import run_python
 
 from yolo_compose.composer.edit import compose_insert
+
+pytestmark = pytest.mark.slow  # real ultralytics builds, training or processes; see README
 
 TESTS_DIR = Path(__file__).resolve().parent
 IMGSZ = 96

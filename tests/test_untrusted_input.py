@@ -89,6 +89,7 @@ def test_activation_eval_is_a_lint_error_and_never_built(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_activation_eval_is_refused_by_the_build_child(tmp_path):
     marker = tmp_path / "marker"
     verdict = child_verdict(model(extra=f'activation: "{activation_payload(marker)}"\n'))
@@ -115,6 +116,7 @@ def test_non_layer_globals_are_rejected_before_any_build(name, kind, tmp_path):
     assert "build" not in result.stderr
 
 
+@pytest.mark.slow
 def test_non_layer_global_is_refused_by_the_build_child(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the child's work folder goes here
     verdict = child_verdict(model(module="torch_load", args="'weights.pt'"))
@@ -166,7 +168,7 @@ def test_self_referencing_alias(tmp_path):
 def test_50_mb_file(tmp_path):
     text = model() + "# padding\n" * (50 * 1024 * 1024 // 10)
     result = validate(tmp_path, text)
-    assert_one_line(result, "YC001", "a model YAML is expected under 2,097,152")
+    assert_one_line(result, "YC001", "a model YAML is expected under 2,097,152 bytes")
 
 
 def test_deep_nesting_does_not_crash(tmp_path):

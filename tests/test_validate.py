@@ -4,6 +4,7 @@ lint function and the real CLI process, then the fixer, the formats and the buil
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -362,7 +363,7 @@ def test_import_registers_user_modules_for_lint(tmp_path):
     (tmp_path / "model.yaml").write_text(
         edited("[-1, 1, Conv, [256, 3, 2]]", "[-1, 1, MyGate, [3.5]]"), encoding="utf-8"
     )
-    env = {"PYTHONPATH": str(tmp_path)}
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     without = run_cli("validate", "model.yaml", cwd=tmp_path, env=env)
     assert "unknown module 'MyGate'" in without.stdout and without.returncode == 1
     result = run_cli("validate", "model.yaml", "--import", "my_blocks", cwd=tmp_path, env=env)

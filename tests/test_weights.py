@@ -159,7 +159,7 @@ def test_zero_init_insert_predicts_exactly_what_the_base_predicts(base_pt, modul
 def test_without_zero_init_the_insert_changes_the_prediction(base_pt):
     """The control: the paper's initialisation does move the outputs (so the test above can fail)."""
     edit = compose_insert("yolo11n", "halo", after=P3)
-    assert edit.row[3][-1] is False
+    assert edit.row[3] == [2, 1, 4, 0]  # no zero_init: the paper's module
     composed = _model(_transfer(base_pt, edit).checkpoint)
     base = _model(load_checkpoint(base_pt))
     expected, got = _outputs(base, (640, 640)), _outputs(composed, (640, 640))
@@ -316,8 +316,8 @@ def test_cli_no_zero_init_keeps_the_papers_initialisation(base_pt, tmp_path):
     args = ("insert", "halo", "--after", "8", "--base", "yolo11n", "--weights", str(base_pt))
     result = run_cli(*args, "--no-zero-init", "--no-build", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["row"][3][-1] is False
-    assert load_checkpoint(tmp_path / "yolo11n-halo.pt")["model"].yaml["backbone"][9][3][-1] is False
+    assert json.loads(result.stdout)["row"][3] == [2, 1, 4, 0]  # the paper's row: no zero_init written
+    assert load_checkpoint(tmp_path / "yolo11n-halo.pt")["model"].yaml["backbone"][9][3] == [2, 1, 4, 0]
 
 
 def test_cli_remove_with_weights(base_pt, tmp_path):

@@ -30,12 +30,14 @@ import contextlib
 import copy
 import functools
 import gc
+import logging
 import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -43,6 +45,27 @@ os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 # What `import ultralytics` does when it comes first (torch is imported first here). The one-shot
 # validation forwards may still use a few idle cores: see validation_threads().
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+
+@contextmanager
+def _settings_banner_muted() -> Iterator[None]:
+    """Drop ultralytics' "Creating new Ultralytics Settings" notice while it is imported.
+
+    A fresh YOLO_CONFIG_DIR makes its first import log three lines about a settings file, which
+    would otherwise land in the middle of a one-line error. Only that record is dropped.
+    """
+
+    def not_the_banner(record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Creating new Ultralytics Settings")
+
+    logger = logging.getLogger("ultralytics")
+    logger.addFilter(not_the_banner)
+    try:
+        yield
+    finally:
+        logger.removeFilter(not_the_banner)
+
 
 # Garbage collections during the torch and ultralytics imports find nothing to free (modules,
 # classes and functions live as long as the process) and took about 0.1 s of a 2.5 s `insert`:
@@ -52,13 +75,13 @@ gc.disable()
 try:
     import torch  # after the environment above: ultralytics reads it when imported
 
-    with contextlib.redirect_stdout(sys.stderr):  # its first import announces a settings file
+    with contextlib.redirect_stdout(sys.stderr), _settings_banner_muted():
         import ultralytics.nn.tasks  # noqa: F401  (here so that one pause covers both imports)
     import yaml
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     from . import integration
-    from .composer.bases import guess_scale
+    from .composer.bases import guess_scale, scaled_name
     from .composer.edit import set_args
     from .composer.rules import is_safe_activation
     from .errors import BuildError
@@ -161,11 +184,17 @@ class BuildSummary:
     warnings_reported: bool = False
     output_path: str = ""  # the file the CLI writes (its default name unless told otherwise)
     replaced: list[int] = field(default_factory=list)  # layers whose row a replace swapped
+    first_scale: str = ""  # the first of `scales:`: what ultralytics builds from a name with no letter
+    scale_requested: bool = False  # the scale was asked for (--scale), not taken from the base's name
 
     @property
     def file_scale(self) -> str:
         """The scale ultralytics will take from output_path's name ('' when it has none)."""
         return guess_scale(self.output_path) if self.output_path else ""
+
+    def scale_built_from(self, name: str) -> str:
+        """The scale ultralytics builds for a file of this name: its letter, else the first scale."""
+        return guess_scale(Path(name).name) or self.first_scale
 
     @property
     def delta_params(self) -> int:
@@ -568,6 +597,8 @@ def fill_resolution_args(edit: EditResult, strides: dict[int, int], imgsz: int) 
             if position >= len(written) or written[position] != value
         ]
         set_args(edit.spec, index, updates)
+        if index == edit.new_index and len(edit.row) == 4:
+            edit.row[3] = list(edit.spec.layers[index].args)  # the report shows what is written
     return filled
 
 
@@ -621,13 +652,10 @@ def _shape_preserving(measure: ModelMeasure, indices: list[int]) -> bool:
 
 def measure_input(edit: EditResult, scale: str, imgsz: int) -> ModelMeasure | None:
     """The model the change was made to, built and measured at `scale` (None when unknown)."""
-    if edit.input_text:
-        text, name = edit.input_text, (edit.base.path.name if edit.base is not None else "model.yaml")
-    elif edit.base is not None:
-        text, name = edit.base.path.read_text(encoding="utf-8"), edit.base.path.name
-    else:
+    if not edit.source_text:
         return None
-    model = build_model(text, source_name=name, scale=scale or None)
+    name = edit.spec.source or (edit.base.name if edit.base is not None else "model.yaml")
+    model = build_model(edit.source_text, source_name=name, scale=scale or None)
     return measure_built(model, source_name=name, imgsz=imgsz, check_sizes=False,
                          with_ultralytics_gflops=False)
 
@@ -671,10 +699,14 @@ def base_totals(
             measure.gflops - sum(layer.gflops for layer in inserted),
             True,
         )
-    if base is None or base.imgsz != measure.imgsz:
-        base = measure_input(edit, scale, measure.imgsz)
-    if base is None:
+    if base is not None and base.imgsz == measure.imgsz:
+        return base.params, base.gflops, False
+    if edit.base is None or not edit.source_text:
         return measure.params, measure.gflops, True
+    name = edit.spec.source or edit.base.name
+    model = build_model(edit.source_text, source_name=name, scale=scale or None)  # the text as read
+    base = measure_built(model, source_name=name, imgsz=measure.imgsz, check_sizes=False,
+                         with_ultralytics_gflops=False)
     return base.params, base.gflops, False
 
 
@@ -710,17 +742,20 @@ def build_and_summarize(
     imgsz: int,
     all_scales: bool,
     on_warning: Callable[[str], None] | None = _warn_stderr,
+    output_name: str | None = None,
 ) -> BuildSummary:
     """Build the edited spec, fill resolution args, run every probe size, measure, summarise.
 
-    Edits ``edit.spec`` in place only to write resolution args. Raises BuildError (one line,
-    naming the layer and size) when ultralytics cannot build or run the model.
+    `output_name` is the file the result is written to (default: the edit's default name); the
+    summary and every error name it. Edits ``edit.spec`` in place only to write resolution args.
+    Raises BuildError (one line, naming the layer and size) when ultralytics cannot build or run
+    the model.
     """
     if imgsz < 32 or imgsz % 32:
-        raise BuildError(f"--imgsz must be a positive multiple of 32, got {imgsz}")
+        raise BuildError(f"imgsz must be a positive multiple of 32, got {imgsz}")
     with validation_threads():
         return _build_and_summarize(edit, scale=scale, imgsz=imgsz, all_scales=all_scales,
-                                    on_warning=on_warning)
+                                    on_warning=on_warning, output_name=output_name)
 
 
 def _build_and_summarize(
@@ -730,13 +765,14 @@ def _build_and_summarize(
     imgsz: int,
     all_scales: bool,
     on_warning: Callable[[str], None] | None,
+    output_name: str | None,
 ) -> BuildSummary:
     """build_and_summarize's work, inside validation_threads()."""
     chosen = choose_scale(edit, scale)
     base = measure_input(edit, chosen, imgsz) if edit.replaced else None
     if base is not None:
         check_replaced_shapes(edit, base, chosen)
-    source_name = edit.default_output_name or (edit.spec.source or "model.yaml")
+    source_name = output_name or edit.default_output_name or (edit.spec.source or "model.yaml")
     model_dict = parse_model_dict(edit.spec.dump(), source_name=source_name, scale=chosen or None)
     model = build_from_dict(model_dict, source_name=source_name)
     strides = _strides_at_probe(model)
@@ -754,12 +790,13 @@ def _build_and_summarize(
     scales = [ScaleResult(chosen, measure.params, measure.gflops)] if all_scales else []
     if all_scales:
         scales += [_measure_scale(model_dict, s, source_name, imgsz) for s in edit.spec.scales if s != chosen]
-    output = edit.default_output_name
+    output = output_name or edit.default_output_name
+    base_name = edit.base.name if edit.base is not None else (edit.spec.source or "")
     return BuildSummary(
         model=measure,
         inserted=list(edit.inserted),
         rewired=_rewired(edit),
-        base_name=edit.base.name if edit.base is not None else (edit.spec.source or ""),
+        base_name=scaled_name(base_name, chosen),
         base_params=base_params,
         base_gflops=base_gflops,
         base_derived=derived,
@@ -769,6 +806,8 @@ def _build_and_summarize(
         warnings_reported=on_warning is not None,
         output_path=output,
         replaced=list(edit.replaced),
+        first_scale=next(iter(edit.spec.scales), ""),
+        scale_requested=scale is not None,
     )
 
 

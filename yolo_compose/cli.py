@@ -8,12 +8,15 @@ anything that builds imports them inside the function, only when asked to build.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperCommand
 
+from . import __version__
 from .errors import ComposeError
 from .render.console import print_error
 
@@ -32,12 +35,65 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    """--version: print the version and stop."""
+    if value:
+        sys.stdout.write(f"yolo-compose {__version__}\n")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     """Insert attention modules into Ultralytics YOLO model YAMLs.
 
     Example: yolo-compose insert halo --after 8 --base yolo11n
     """
+
+
+_NEGATIVE_NUMBER = re.compile(r"^-\d+$")
+
+
+class SpecCommand(TyperCommand):
+    """A command whose positional SPEC may be a negative index (``remove -2``).
+
+    Click reads any token that starts with ``-`` as an option. Before parsing, a bare negative
+    number that is not the value of an option is moved behind ``--``, where Click reads it as
+    the positional argument it is; option values such as ``--after -1`` are left in place.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        takes_value = {
+            name
+            for param in self.get_params(ctx)
+            if param.param_type_name == "option" and not param.is_flag and not param.count  # type: ignore[attr-defined]
+            for name in param.opts
+        }
+        return super().parse_args(ctx, negative_positionals_last(args, takes_value))
+
+
+def negative_positionals_last(args: list[str], takes_value: set[str]) -> list[str]:
+    """`args` with bare negative numbers in positional places moved behind a ``--``."""
+    kept: list[str] = []
+    moved: list[str] = []
+    tokens = iter(args)
+    for token in tokens:
+        if token == "--":
+            return [*kept, "--", *moved, *tokens]
+        if token in takes_value:
+            kept.append(token)
+            value = next(tokens, None)
+            if value is not None:
+                kept.append(value)
+        elif _NEGATIVE_NUMBER.match(token):
+            moved.append(token)
+        else:
+            kept.append(token)
+    return [*kept, "--", *moved] if moved else kept
 
 
 def fail(exc: ComposeError) -> NoReturn:
@@ -59,25 +115,37 @@ _BEFORE_HELP = (
     "Insert in front of this layer; it then reads the new one. Before a multi-input layer (Detect, "
     f"Concat, ...) one new layer per input, read only by it. SPEC as for --after. {_MULTI_SPEC_HELP}."
 )
-_BASE_HELP = "Bundled ultralytics model (yolo11n, yolov8s-seg, yolov8n-p2, ...) or a model YAML file."
+_BASE_HELP = (
+    "Bundled ultralytics model (yolo11n, yolov8s-seg, yolov8n-p2, ...), a model YAML file, or '-' for stdin."
+)
+_IMGSZ_HELP = "Image size the build checks: a positive multiple of 32."
 _OUTPUT_HELP = (
     "Output file; default <base name with scale>-<module>.yaml in the current folder "
     "(e.g. yolo11n-halo.yaml). '-' writes the YAML to stdout."
 )
 
 
-def _emit_yaml(text: str, target: Path | None) -> None:
-    """Write the YAML atomically to `target`, or to stdout when target is None."""
+def _check_imgsz(value: int) -> int:
+    """--imgsz must be a positive multiple of the largest stride (32): checked before any build."""
+    if value < 32 or value % 32:
+        raise typer.BadParameter(f"must be a positive multiple of 32, got {value}")
+    return value
+
+
+def _emit_yaml(text: str, target: Path | None, *, force: bool) -> None:
+    """Write the YAML atomically to `target` (never clobbering without force), or to stdout."""
     if target is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    from .composer.yamlio import write_atomic
+    from .composer.files import write_output
 
-    try:
-        write_atomic(target, text)
-    except OSError as exc:
-        raise ComposeError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
+    write_output(target, text, force=force)
+
+
+def _input_path(edit: Any) -> str | None:
+    """The file the edit read (a bundled base's real path), which an output may never overwrite."""
+    return str(edit.base.path) if edit.base is not None else edit.spec.source
 
 
 def _report(
@@ -133,17 +201,19 @@ def _carry_weights(
     return transfer_edit_checkpoint(edit, weights, target, scale=scale, trust_checkpoint=trust, force=force)
 
 
-def _write_outputs(edit: Any, target: Path | None, transfer: Any, checkpoint: Path | None) -> None:
+def _write_outputs(
+    edit: Any, target: Path | None, transfer: Any, checkpoint: Path | None, *, force: bool
+) -> None:
     """The YAML (and the checkpoint, with --weights): both written, or neither."""
     if transfer is None:
-        _emit_yaml(edit.dump(), target)
+        _emit_yaml(edit.dump(), target, force=force)
         return
     from .weights import write_yaml_and_checkpoint
 
-    write_yaml_and_checkpoint(lambda: _emit_yaml(edit.dump(), target), transfer, checkpoint)
+    write_yaml_and_checkpoint(lambda: _emit_yaml(edit.dump(), target, force=force), transfer, checkpoint)
 
 
-@app.command("insert")
+@app.command("insert", cls=SpecCommand)
 def insert_command(
     module: Annotated[str, typer.Argument(help="Module to insert (see `yolo-compose modules`), e.g. halo.")],
     base: Annotated[str, typer.Option("--base", "-b", help=_BASE_HELP)],
@@ -162,7 +232,7 @@ def insert_command(
     scale: Annotated[
         str | None, typer.Option("--scale", help="Scale letter to build and to name the output (n/s/m/l/x).")
     ] = None,
-    imgsz: Annotated[int, typer.Option("--imgsz", help="Image size the build checks.")] = 640,
+    imgsz: Annotated[int, typer.Option("--imgsz", callback=_check_imgsz, help=_IMGSZ_HELP)] = 640,
     all_scales: Annotated[
         bool, typer.Option("--all-scales", help="Build every scale the model defines.")
     ] = False,
@@ -212,24 +282,27 @@ def insert_command(
 
             row_args = identity_init_args(get(module), row_args)
         edit = compose_insert(base, module, after=after, before=before, args=row_args, scale=scale)
-        target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
+        target = output_target(output, edit.default_output_name, source=_input_path(edit), force=force)
         summary = None
         if no_build:
             note_unfilled_resolution(edit)
         else:
             from .build import build_and_summarize
 
-            summary = build_and_summarize(edit, scale=scale, imgsz=imgsz, all_scales=all_scales)
+            written_as = None if target is None else str(target)
+            summary = build_and_summarize(
+                edit, scale=scale, imgsz=imgsz, all_scales=all_scales, output_name=written_as
+            )
         transfer, checkpoint = _carry_weights(
             edit, weights, target, scale=scale, trust=trust_checkpoint, force=force
         )
-        _write_outputs(edit, target, transfer, checkpoint)
+        _write_outputs(edit, target, transfer, checkpoint, force=force)
     except ComposeError as exc:
         fail(exc)
     _report(edit, target, as_json=json_output, summary=summary, transfer=transfer)
 
 
-@app.command("remove")
+@app.command("remove", cls=SpecCommand)
 def remove_command(
     layer: Annotated[str, typer.Argument(help=f"Layer to remove (single-input). {_SPEC_HELP}.")],
     base: Annotated[str, typer.Option("--base", "-b", help=_BASE_HELP)],
@@ -253,11 +326,11 @@ def remove_command(
     _check_weights_output(weights, output)
     try:
         edit = compose_remove(base, layer)
-        target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
+        target = output_target(output, edit.default_output_name, source=_input_path(edit), force=force)
         transfer, checkpoint = _carry_weights(
             edit, weights, target, scale=None, trust=trust_checkpoint, force=force
         )
-        _write_outputs(edit, target, transfer, checkpoint)
+        _write_outputs(edit, target, transfer, checkpoint, force=force)
     except ComposeError as exc:
         fail(exc)
     _report(edit, target, as_json=json_output, transfer=transfer)
@@ -325,7 +398,7 @@ def replace_command(
             from .build import build_and_summarize
 
             summary = build_and_summarize(edit, scale=scale, imgsz=imgsz, all_scales=all_scales)
-        _emit_yaml(edit.dump(), target)
+        _emit_yaml(edit.dump(), target, force=force)
     except ComposeError as exc:
         fail(exc)
     _report(edit, target, as_json=json_output, summary=summary)
@@ -419,9 +492,9 @@ def apply_command(
             summary = build_and_summarize(edit, scale=chosen_scale, imgsz=imgsz or loaded.imgsz or 640,
                                           all_scales=all_scales)
         ref = loaded.ref if loaded.ref != loaded.path else recipe_ref(loaded.path, target)
-        header = provenance_line(__version__, base_shown(edit.base, target), edit.input_text,
+        header = provenance_line(__version__, base_shown(edit.base, target), edit.source_text,
                                  recipe_command(ref, values))
-        _emit_yaml(with_provenance(edit.dump(), header), target)
+        _emit_yaml(with_provenance(edit.dump(), header), target, force=force)
     except ComposeError as exc:
         fail(exc)
     _report(edit, target, as_json=json_output, summary=summary)
@@ -541,10 +614,9 @@ def modules_command(
 # --- end modules ----------------------------------------------------------------------------
 
 # --- diff -----------------------------------------------------------------------------------
-from .render.console import OutputFormat, stdout_console  # noqa: E402  (Typer reads the Enum at import)
+from .render.console import OutputFormat  # noqa: E402  (Typer reads the Enum at import)
 
 _GIT_DRIVER_ARGS = 7  # path old-file old-hex old-mode new-file new-hex new-mode
-_NULL_FILE = "/dev/null"
 
 
 def _diff_sides(files: list[str]) -> tuple[str, str, str | None, str | None, bool]:
@@ -600,12 +672,15 @@ def diff_command(
 
     try:
         a_arg, b_arg, a_shown, b_shown, git_mode = _diff_sides(files)
-        if git_mode and _NULL_FILE in (a_arg, b_arg):
-            state = "new" if a_arg == _NULL_FILE else "deleted"
-            stdout_console().print(f"{(b_shown or a_shown or '')[2:]}: {state} model file", soft_wrap=True)
-            return
-        a = load_model(a_arg, read_stdin=sys.stdin.read, shown_as=a_shown)
-        b = load_model(b_arg, read_stdin=sys.stdin.read, shown_as=b_shown)
+        if git_mode:
+            from .composer.gitdiff import driver_report
+
+            report = driver_report(files[0], a_arg, b_arg)
+            if not report.both_models:
+                render.render_driver(report)  # git stops at a driver's non-zero exit: always 0
+                return
+        a = load_model(a_arg, read_stdin=_read_stdin, shown_as=a_shown)
+        b = load_model(b_arg, read_stdin=_read_stdin, shown_as=b_shown)
         result = diff_specs(a.spec, b.spec, a_name=a.name, b_name=b.name, comments=comments)
         costs = _diff_costs(a, b, result, scale=scale, all_scales=all_scales) if build else None
         fmt = OutputFormat.json if json_output else output_format
@@ -621,6 +696,13 @@ def diff_command(
         fail(exc)
     if not result.same_graph and not git_mode:
         raise typer.Exit(1)
+
+
+def _read_stdin() -> str:
+    """Stdin as text, read with the same bound and checks as a file."""
+    from .composer.files import STDIN, read_input
+
+    return read_input(STDIN)[0]
 
 
 def _build_scales(a: Any, b: Any, scale: str | None, all_scales: bool) -> list[str | None]:
@@ -654,12 +736,6 @@ def _diff_costs(a: Any, b: Any, result: Any, *, scale: str | None, all_scales: b
 # --- end diff -------------------------------------------------------------------------------
 
 # --- validate -------------------------------------------------------------------------------
-def _check_imgsz(value: int) -> int:
-    """--imgsz must be a positive multiple of the largest stride (32)."""
-    if value < 32 or value % 32:
-        raise typer.BadParameter(f"must be a positive multiple of 32, got {value}")
-    return value
-
 
 @app.command("validate")
 def validate_command(
@@ -670,7 +746,7 @@ def validate_command(
     all_scales: Annotated[bool, typer.Option("--all-scales", help="With --build: every scale.")] = False,
     scale: Annotated[str | None, typer.Option("--scale", help="With --build: build this scale.")] = None,
     imgsz: Annotated[
-        int, typer.Option("--imgsz", callback=_check_imgsz, help="With --build: forward size.")
+        int, typer.Option("--imgsz", callback=_check_imgsz, help="With --build: forward size, x32.")
     ] = 640,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
     fix: Annotated[bool, typer.Option("--fix", help="Rewrite stale `# N` index comments only.")] = False,
@@ -718,11 +794,27 @@ def validate_command(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: a usage error is one line too (exit 2), like every other error."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    from typer.exceptions import Abort
+
     try:
-        app()
+        code = app(prog_name="yolo-compose", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        code = exc.exit_code
+    except UsageError as exc:
+        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        print_error(f"{exc.format_message()}{where}")
+        code = exc.exit_code
+    except ClickException as exc:
+        print_error(exc.format_message())
+        code = exc.exit_code
+    except Abort:
+        code = 130  # Ctrl-C at a prompt or while running
     finally:
         _skip_exit_collections()
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _skip_exit_collections() -> None:

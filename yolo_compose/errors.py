@@ -85,6 +85,10 @@ class EditError(ComposeError):
     """An insert or remove cannot be done at the requested place."""
 
 
+class FileAccessError(ComposeError):
+    """An input cannot be read (missing, a FIFO or device, too large, binary) or an output written."""
+
+
 class OutputExistsError(ComposeError):
     """The output file exists and --force was not given, or it would overwrite the input."""
 

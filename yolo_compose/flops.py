@@ -94,6 +94,22 @@ NO_PRODUCTS = frozenset({
 _IMPLICIT = torch._C.DispatchKey.CompositeImplicitAutograd
 
 
+def _composite_kernel(func: Any) -> Callable[..., Any] | None:
+    """The op's C++ CompositeImplicitAutograd kernel runner, or None where torch has none for it.
+
+    Uses two private torch names (``OpOverload._op_dk``, ``torch._C._dispatch_has_kernel_for_dispatch_key``);
+    where a torch release lacks either, the public ``OpOverload.decompose`` is used instead (same
+    count, slower first use; ``tests/test_build.py`` holds both paths to ``FlopCounterMode``).
+    """
+    run_kernel = getattr(func, "_op_dk", None)
+    has_kernel = getattr(torch._C, "_dispatch_has_kernel_for_dispatch_key", None)
+    if run_kernel is None or has_kernel is None:
+        return None
+    return (lambda *args, **kwargs: run_kernel(_IMPLICIT, *args, **kwargs)) if has_kernel(
+        func.name(), _IMPLICIT
+    ) else (lambda *args, **kwargs: NotImplemented)
+
+
 def _decompose(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     """Run an op without a formula as its C++ composite kernel, so that its parts get counted.
 
@@ -102,12 +118,10 @@ def _decompose(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     (``matmul``, ``upsample_nearest2d``), whose first use imports sympy and torch._decomp
     (~1.5 s here); the C++ kernels give the same aten ops, so the same count.
     """
-    run_kernel = getattr(func, "_op_dk", None)
+    run_kernel = _composite_kernel(func)
     if run_kernel is None:
         return func.decompose(*args, **kwargs)
-    if torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), _IMPLICIT):
-        return run_kernel(_IMPLICIT, *args, **kwargs)
-    return NotImplemented
+    return run_kernel(*args, **kwargs)
 
 
 class FlopCounter(TorchDispatchMode):
@@ -119,7 +133,9 @@ class FlopCounter(TorchDispatchMode):
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
-        return False  # never compiled; keeps torch._dynamo (about 1 s to import) out of the build
+        # A private hook of TorchDispatchMode: overriding it keeps torch._dynamo (about 1 s to
+        # import) out of the build. A torch release without the hook only pays that import.
+        return False
 
     def __init__(self) -> None:
         super().__init__()

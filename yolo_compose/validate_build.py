@@ -10,7 +10,9 @@ passes at 256 (the stride probe of ``DetectionModel``), at ``imgsz`` and at a re
 * ``YOLO_OFFLINE=1`` and ``YOLO_AUTOINSTALL=False`` — no network, no ``pip install``.
 * a memory limit (``RLIMIT_AS``, set in the child before torch is imported) and a wall-clock
   limit (the parent kills the child's whole process group), so a YAML asking for 10^8 channels
-  fails within the limits instead of taking the machine down.
+  fails within the limits instead of taking the machine down. The child also keeps the time
+  limit itself (``SIGALRM`` a little after the parent's) and dies with its parent (Linux
+  ``PR_SET_PDEATHSIG``); a Ctrl-C in the parent kills the child's process group before exiting.
 * the YAML *text* is sent on stdin: nothing is read from a path named inside the YAML, and no
   checkpoint is loaded.
 
@@ -21,7 +23,9 @@ yolo_compose.validate_build`` is the child's entry point.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
+import math
 import os
 import signal
 import subprocess
@@ -39,6 +43,9 @@ from .integration import probe_sizes
 DEFAULT_IMGSZ = 640
 DEFAULT_TIMEOUT_S = 300.0  # per file, all its scales; yolo11x (build + 3 sizes) took 10 s on 2 cores
 DEFAULT_MEMORY_MB = 8_192  # address space: torch + ultralytics map ~3.5 GB; yolo11x at 640 fits
+#: Seconds the child's own alarm waits beyond the parent's limit (the parent normally acts first).
+CHILD_GRACE_S = 5
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass
@@ -120,6 +127,8 @@ def build_report(report: FileReport, options: BuildOptions) -> int:
         return 0
     outcome = run_child(
         {
+            "parent_pid": os.getpid(),
+            "timeout_s": options.timeout_s,
             "text": report.text,
             "source_name": report.path,
             "scales": scales,
@@ -170,6 +179,9 @@ def run_child(request: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
             _kill_group(process)
             message = f"build took longer than {timeout_s:g} s; stopped"
             return {"ok": False, "stage": "limit", "message": message}
+        except BaseException:  # Ctrl-C (KeyboardInterrupt) or any other way out: the build goes too
+            _kill_group(process)
+            raise
     return _parse_verdict(process.returncode, stdout, stderr)
 
 
@@ -188,6 +200,8 @@ def _parse_verdict(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
                 return json.loads(line)
             except json.JSONDecodeError:
                 break
+    if returncode == -signal.SIGALRM:
+        return {"ok": False, "stage": "limit", "message": "build took longer than its time limit; stopped"}
     if returncode < 0:
         name = signal.Signals(-returncode).name
         return {"ok": False, "stage": "limit", "message": f"build process killed by {name} (memory limit?)"}
@@ -213,6 +227,22 @@ def _outcome_findings(report: FileReport, verdict: dict[str, Any], options: Buil
 
 
 # --- child side: limits first, then torch ------------------------------------------------------------
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies; exit now if it already has."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # the parent went before the request was read: nobody waits for a verdict
+
+
+def _limit_time(timeout_s: float | None) -> None:
+    """The child's own wall-clock limit: SIGALRM (default action: terminate) after timeout + grace."""
+    if timeout_s is not None and hasattr(signal, "alarm"):
+        signal.alarm(math.ceil(timeout_s) + CHILD_GRACE_S)
 
 
 def _limit_memory(memory_mb: int) -> None:
@@ -271,6 +301,8 @@ def _failure(exc: BaseException, stage: str, scale: str | None, source_name: str
 def child_main(stdin: Iterable[str] | None = None) -> int:
     """Entry point of the build child: read one JSON request, print one JSON verdict."""
     request = json.loads("".join(stdin if stdin is not None else sys.stdin))
+    _die_with_parent(request.get("parent_pid"))
+    _limit_time(request.get("timeout_s"))
     _limit_memory(int(request["memory_mb"]))
     try:
         verdict = _build_all(request)

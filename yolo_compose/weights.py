@@ -737,7 +737,7 @@ def transfer_to_yaml(
     `model` is a YAML file or a bundled name; the output defaults to ``<model stem>.pt`` here.
     """
     from .composer.bases import resolve_base
-    from .composer.yamlio import read_text
+    from .composer.files import read_input
 
     base = resolve_base(model)
     target = Path(output) if output else Path(f"{Path(base.name).stem}.pt")
@@ -754,7 +754,7 @@ def transfer_to_yaml(
     name = base.name if base.bundled else Path(model).name
     transfer = transfer_by_alignment(
         checkpoint,
-        read_text(base.path),
+        read_input(base.path)[0],
         name,
         scale=scale or base.scale or None,
         trust_checkpoint=trust_checkpoint,

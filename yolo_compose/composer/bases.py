@@ -34,6 +34,15 @@ class Base:
     bundled: bool
 
 
+_YOLO_STEM = re.compile(r"^(yolo(?:e-)?v?\d+)([nslmx])?(?=$|[-_.])")
+
+
+def scaled_name(name: str, scale: str | None) -> str:
+    """A yolo model name with `scale` as its letter (``yolo11n``, s -> ``yolo11s``); others unchanged."""
+    match = _YOLO_STEM.match(name) if scale else None
+    return f"{match.group(1)}{scale}{name[match.end():]}" if match else name
+
+
 def guess_scale(name: str | Path) -> str:
     """The scale letter ultralytics takes from a model file name ('' when there is none)."""
     match = _SCALE_IN_NAME.search(Path(name).stem)
@@ -88,7 +97,7 @@ def resolve_base(name_or_path: str | Path) -> Base:
     """Resolve a base argument to a YAML file; an unknown name lists the closest bundled names."""
     text = str(name_or_path)
     path = Path(text).expanduser()
-    if path.is_file():
+    if path.exists() and not path.is_dir():  # a FIFO or device too: reading it says what it is
         return Base(path=path, name=path.stem, scale=guess_scale(path), bundled=False)
     looks_like_path = "/" in text or "\\" in text or text.endswith((".yaml", ".yml"))
     stem = _bundled_stem(Path(text).name) if not ("/" in text or "\\" in text) else None

@@ -25,8 +25,8 @@ The input term needs an alignment to be computed, so the alignment is refined a 
 each round scoring inputs against the previous round; the round whose result is the shortest
 edit script wins, and a local search (slide, split, add or shift pairs) then shortens it
 further where it can. On equal cost, inserted and removed rows go as late as possible.
-:func:`apply_diff` rebuilds B's graph from A and a result, which is how the tests check that a
-result is complete.
+The tests rebuild B's graph from A and a result alone (``tests/_diff_checks.py``), which is how
+they check that a result is complete.
 
 How that stays near-linear. Run over the whole table, the DP costs O(n*m) time and memory per
 round and the local search re-scored the whole table for every candidate (a 262- against a
@@ -1377,57 +1377,6 @@ def diff_nodes(a: Sequence[Node], b: Sequence[Node], *, a_name: str = "a", b_nam
     return _build_result(_Side.from_nodes(a_name, a), _Side.from_nodes(b_name, b), align)
 
 
-# --- rebuilding B from A and a result (the completeness check) -----------------------------------
-
-
-def _applied_source(a: Sequence[Node], a_to_b: dict[int, int], source: int) -> int:
-    """Where an A reference lands in B, looking through removed single-input layers."""
-    while source != INPUT and source not in a_to_b:
-        node = a[source]
-        if len(node.sources) != 1:
-            raise ValueError(f"layer {source} was removed with several inputs; its readers must be rewired")
-        source = node.sources[0]
-    return INPUT if source == INPUT else a_to_b[source]
-
-
-def apply_diff(a: Sequence[Node], result: DiffResult) -> list[Node]:
-    """Rebuild B's graph from A and a result, using only what the result records.
-
-    Aligned rows follow from the removed and inserted index sets (the alignment is monotone);
-    an aligned row keeps A's content with the recorded field changes, and A's inputs followed
-    through removed layers and re-routed through the inserted layers that ``feeds`` names,
-    unless it is recorded as rewired.
-    """
-    removed = {x.index for x in result.removed}
-    inserted = {x.index: x for x in result.inserted}
-    b_len = len(a) - len(removed) + len(inserted)
-    kept = [i for i in range(len(a)) if i not in removed]
-    slots = [j for j in range(b_len) if j not in inserted]
-    a_to_b = dict(zip(kept, slots, strict=True))
-    changes = {x.b_index: x.changes for x in result.changed}
-    rewired = {x.b_index: x for x in result.rewired}
-    routed = {(consumer, pos): x.index for x in result.inserted for consumer, pos in x.feeds}
-    rows: list[Node] = []
-    for j in range(b_len):
-        if j in inserted:
-            rows.append(inserted[j].node)
-            continue
-        i = kept[slots.index(j)]
-        base = a[i]
-        values = {"module": base.module, "repeats": base.repeats, "args": base.args}
-        values.update({c.field: c.new for c in changes.get(j, ())})
-        if j in rewired:
-            sources = tuple(s.index for s in rewired[j].new_sources)
-            multi = rewired[j].new_multi
-        else:
-            sources = tuple(
-                routed.get((j, pos), _applied_source(a, a_to_b, s)) for pos, s in enumerate(base.sources)
-            )
-            multi = base.multi
-        rows.append(Node(sources=sources, multi=multi, **values))
-    return rows
-
-
 # --- files: top-level keys and comments ----------------------------------------------------------
 
 
@@ -1553,14 +1502,14 @@ def load_model(argument: str, *, read_stdin: Callable[[], str], shown_as: str | 
     ``shown_as`` replaces the name in reports (git passes temporary files and the real path apart).
     """
     from .bases import guess_scale, resolve_base
-    from .yamlio import read_text
+    from .files import read_input
 
     if argument == STDIN:
         name = shown_as or "<stdin>"
         text = read_stdin()
         return LoadedModel(ModelSpec.from_text(text, source=name), name, guess_scale(name), text)
     base = resolve_base(argument)
-    text = read_text(base.path)
+    text, _shown = read_input(str(base.path))
     name = shown_as or (base.name if base.bundled else argument)
     scale = guess_scale(shown_as) if shown_as else base.scale
     return LoadedModel(ModelSpec.from_text(text, source=name), name, scale, text)

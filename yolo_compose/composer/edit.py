@@ -45,7 +45,8 @@ import yaml
 
 from ..errors import EditError, OutputExistsError
 from .address import resolve_layer, resolve_layers
-from .bases import Base, resolve_base
+from .bases import Base, resolve_base, scaled_name
+from .files import STDIN, output_problem, read_input
 from .layout import (
     Patch,
     apply_patches,
@@ -65,7 +66,6 @@ from .spec import HEAD_MODULES, INPUT, Layer, ModelSpec
 if TYPE_CHECKING:
     from ..modules.registry import ModuleSpec
 
-_YOLO_STEM = re.compile(r"^(yolo(?:e-)?v?\d+)([nslmx])?(?=$|[-_.])")
 
 REASON_READS_NEW = "reads the new layer"
 REASON_READS_INPUT = "reads the removed layer's input"
@@ -132,7 +132,6 @@ class EditResult:
     steps: list[EditStep] = field(default_factory=list)  # every edit of the change, in order
     modules_at: dict[int, ModuleSpec] = field(default_factory=dict)  # new index -> module written there
     replaced: list[int] = field(default_factory=list)  # indices whose row a replace swapped
-    input_text: str = ""  # the text the change was made to (what a replace's channel check builds)
 
     def module_at(self, index: int) -> ModuleSpec | None:
         """The catalogue module of an inserted or replaced layer (None for any other layer)."""
@@ -142,6 +141,7 @@ class EditResult:
     def only_inserts(self) -> bool:
         """True when the change only added layers (every old layer kept, with its own row)."""
         return all(step.action == "insert" for step in self.steps) and bool(self.inserted)
+    source_text: str = ""  # the text as read, before the edit
 
     def dump(self) -> str:
         """The edited YAML text."""
@@ -286,11 +286,13 @@ def insert_many(spec: ModelSpec, insertions: list[Insertion]) -> EditResult:
             for row in group:
                 rows_of.setdefault(id(row.insertion), []).append(row)
     renumbered = _renumber_comments(spec, new_of)
+    source_text = spec.text
     spec.replace_text(apply_patches(spec.text, patches + renumbered))
     steps = [_insert_step(insertion, rows_of[id(insertion)]) for insertion in insertions]
     first = insertions[0]
     return EditResult(
         spec=spec,
+        source_text=source_text,
         action="insert",
         target=first.target.index,
         target_module=first.target.module,
@@ -395,9 +397,11 @@ def remove_layer(spec: ModelSpec, target_spec: str | int) -> EditResult:
     index_map = {layer.index: shift(layer.index) for layer in spec.layers if layer is not target}
     renumbered = _renumber_comments(spec, index_map)
     row = list(target.row)
+    source_text = spec.text
     spec.replace_text(apply_patches(spec.text, patches + renumbered))
     return EditResult(
         spec=spec,
+        source_text=source_text,
         action="remove",
         target=removed,
         target_module=target.module,
@@ -448,7 +452,7 @@ def replace_layer(
         default_output_name=output_name(_source_name(spec), f"{module_spec.name}-for{index}"),
         steps=[EditStep("replace", module_spec.name, "", index, target.module, (index,), (row,))],
         modules_at={index: module_spec},
-        input_text=input_text,
+        source_text=input_text,
     )
 
 
@@ -474,8 +478,7 @@ def compose_replace(
     scale: str | None = None,
 ) -> EditResult:
     """Resolve a base, load it and replace the layer a SPEC names by `module`; nothing is written."""
-    resolved = resolve_base(base)
-    spec = ModelSpec.load(resolved.path)
+    resolved, spec = load_base(base)
     _check_scale(spec, scale)
     result = replace_layer(spec, target, module, args=args)
     result.base = resolved
@@ -535,8 +538,7 @@ def compose_insert(
     layers). `scale` only shapes the default output name (ultralytics takes the scale from the
     file name).
     """
-    resolved = resolve_base(base)
-    spec = ModelSpec.load(resolved.path)
+    resolved, spec = load_base(base)
     _check_scale(spec, scale)
     afters, befores = _spec_list(after), _spec_list(before)
     if len(afters) + len(befores) == 1:
@@ -584,8 +586,7 @@ def note_unfilled_resolution(edit: EditResult) -> None:
 
 def compose_remove(base: str | Path, target: str | int, *, scale: str | None = None) -> EditResult:
     """Resolve a base, load it and remove the layer a SPEC names; nothing is written."""
-    resolved = resolve_base(base)
-    spec = ModelSpec.load(resolved.path)
+    resolved, spec = load_base(base)
     _check_scale(spec, scale)
     result = remove_layer(spec, target)
     result.base = resolved
@@ -593,17 +594,26 @@ def compose_remove(base: str | Path, target: str | int, *, scale: str | None = N
     return result
 
 
+def load_base(base: str | Path) -> tuple[Base, ModelSpec]:
+    """The resolved base and its spec; ``-`` reads stdin. Errors name the base as the user gave it.
+
+    A bundled base is shown by its name (``yolo11n``), never by its path in site-packages.
+    """
+    if str(base) == STDIN:
+        text, shown = read_input(STDIN)
+        return Base(path=Path(shown), name="model", scale="", bundled=False), ModelSpec.from_text(text, shown)
+    resolved = resolve_base(base)
+    text, _path = read_input(resolved.path)
+    shown = resolved.name if resolved.bundled else str(base)
+    return resolved, ModelSpec.from_text(text, source=shown)
+
+
 def output_name(base_name: str, suffix: str, scale: str | None = None) -> str:
     """`<base name with scale>-<suffix>.yaml`; `scale` replaces or adds the letter of a yolo name.
 
     The scale letter must stay in the file name: ultralytics guesses the scale from it.
     """
-    name = base_name
-    if scale:
-        match = _YOLO_STEM.match(name)
-        if match:
-            name = f"{match.group(1)}{scale}{name[match.end() :]}"
-    return f"{name}-{suffix}.yaml"
+    return f"{scaled_name(base_name, scale)}-{suffix}.yaml"
 
 
 #: Deepest nesting of lists accepted in --args (a module's args are flat or one list deep).
@@ -651,17 +661,25 @@ def _module_spec(module: ModuleSpec | str) -> ModuleSpec:
 
 
 def _checked_args(module: ModuleSpec, args: list[Any] | None) -> list[Any]:
-    """The row's args: the user's, or the module's defaults; too many args is an error."""
-    if args is None:
-        return list(module.default_args)
-    if not isinstance(args, list):
-        raise EditError(f"args for {module.name} must be a list, got {args!r}")
-    if module.args and len(args) > len(module.args):
-        names = ", ".join(arg.name for arg in module.args)
-        raise EditError(
-            f"{module.name} takes at most {len(module.args)} args ({names}), got {len(args)}: {args}"
-        )
-    return list(args)
+    """The row's args, the user's or the module's defaults, checked against the module's schema.
+
+    The same check `validate` runs (YC032), before anything is built or written.
+    """
+    row_args = list(module.default_args) if args is None else args
+    if not isinstance(row_args, list):
+        raise EditError(f"args for {module.name} must be a list, got {row_args!r}")
+    problems = module.arg_problems(row_args)
+    if problems:
+        raise EditError(f"{module.name} {problems[0][1]} (args {_json_text(row_args)})")
+    return list(row_args)
+
+
+def _json_text(value: Any) -> str:
+    """A value as the JSON the user typed (NaN stays NaN), for messages."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _check_scale(spec: ModelSpec, scale: str | None) -> None:
@@ -960,4 +978,7 @@ def output_target(output: str | None, default_name: str, *, source: str | None, 
         )
     if not path.parent.is_dir():
         raise OutputExistsError(f"output folder {str(path.parent)!r} does not exist")
+    problem = output_problem(path)
+    if problem:
+        raise OutputExistsError(f"output {str(path)!r} {problem}")
     return path

@@ -42,13 +42,13 @@ from ..errors import (
 from ..modules.registry import ModuleSpec, yaml_names
 from ..modules.registry import find as find_registered
 from .bases import ultralytics_root
+from .files import STDIN, STDIN_NAME, read_input, write_output
 from .layout import Patch, apply_patches, index_comment_digits, line_start
 from .reader import BOM, check_graph, compose_all, construct, mark_position
 from .recipe import provenance_drift
 from .rules import is_safe_activation
 from .spec import HEAD_MODULES, MULTI_INPUT_MODULES, SECTIONS, check_refs, is_int, parse_row
 from .templates import find_template
-from .yamlio import read_text, write_atomic
 
 # Limits: far above any real model, far below what exhausts a machine.
 MAX_REPEATS = 100  # bundled models use at most 9 (times a depth multiple <= 1.33)
@@ -106,7 +106,7 @@ CODES: dict[str, Code] = {
         Code("YC030", _E, "unknown module name (with did-you-mean)"),
         Code("YC031", _E, "module name is a non-layer global of ultralytics.nn.tasks (it would be called)"),
         Code("YC032", _E, "args do not match the module's schema"),
-        Code("YC033", _E, "size out of bounds: repeats, channels, multiples or nc too large"),
+        Code("YC033", _E, "size out of bounds: repeats, channels, multiples, nc or layers too many"),
         Code("YC034", _W, "a TorchVision layer downloads pretrained weights when built (--build refuses it)"),
         Code("YC040", _E, "`activation:` is not a plain nn.Activation(...) call; ultralytics eval()s it"),
         Code("YC050", _W, "a layer's output is never used"),
@@ -163,6 +163,7 @@ class FileReport(FindingCounts):
     text: str | None = None
     scales: list[str] = field(default_factory=list)  # keys of `scales:` in file order
     layer_lines: dict[int, int] = field(default_factory=dict)  # layer index -> 1-based line
+    from_stdin: bool = False  # read from '-': --fix has no file to rewrite
 
 
 # --- names ultralytics knows, read from its source ---------------------------------------------
@@ -586,40 +587,6 @@ def _check_module_name(row: _Row, names: KnownNames, out: _Collector) -> str | N
     return None
 
 
-_TYPE_CHECKS = {
-    "int": is_int,
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "bool": lambda v: isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
-    "None": lambda v: v is None,
-    "list[int]": lambda v: isinstance(v, list) and all(is_int(x) for x in v),
-    "list[float]": lambda v: isinstance(v, list) and all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) for x in v
-    ),
-}
-
-
-def _arg_matches(value: Any, type_name: str, default: Any) -> bool:
-    """True when a YAML arg fits an ArgSpec type such as ``int`` or ``int|list[int]``.
-
-    Strings that ``parse_model`` resolves (``nc``, or a literal such as ``"3"``) count as their value;
-    a type this checker does not know is accepted rather than guessed at.
-    """
-    if value is None and default is None:
-        return True
-    alternatives = type_name.replace(" ", "").split("|")
-    if any(alt not in _TYPE_CHECKS for alt in alternatives):
-        return True
-    if isinstance(value, str) and "str" not in alternatives:
-        if value in PARSE_MODEL_LOCALS:
-            return True
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            return False
-    return any(_TYPE_CHECKS[alt](value) for alt in alternatives)
-
-
 def _check_args(row: _Row, kind: str, names: KnownNames, out: _Collector) -> None:
     """Args of our modules against their schema; channel and repeat sizes of every module."""
     layer = row.layer
@@ -638,14 +605,10 @@ def _check_args(row: _Row, kind: str, names: KnownNames, out: _Collector) -> Non
     if kind != "ours":
         return
     spec = names.ours[layer.module]
-    if len(layer.args) > len(spec.args):
-        expected = ", ".join(a.name for a in spec.args) or "no args"
-        out.add("YC032", f"{prefix}{layer.module} takes at most {len(spec.args)} args ({expected}), "
-                f"got {len(layer.args)}: {list(layer.args)!r}", args_node)
-    for arg_spec, value, node in zip(spec.args, layer.args, args_node.value, strict=False):
-        if not _arg_matches(value, arg_spec.type, arg_spec.default):
-            out.add("YC032", f"{prefix}{layer.module} arg {arg_spec.name!r} must be {arg_spec.type}, "
-                    f"got {value!r}", node)
+    for position, problem in spec.arg_problems(list(layer.args), symbols=PARSE_MODEL_LOCALS):
+        where = args_node if position is None else args_node.value[position]
+        got = f": {list(layer.args)!r}" if position is None else ""
+        out.add("YC032", f"{prefix}{layer.module} {problem}{got}", where)
 
 
 #: Values of TorchVision's `weights` arg that load nothing.
@@ -737,13 +700,16 @@ def _check_provenance(text: str, path: str, out: _Collector) -> None:
 
 
 def lint_file(path: str | Path, names: KnownNames | None = None) -> FileReport:
-    """Read and lint one file; read problems become a YC001 finding."""
-    shown = str(path)
+    """Read and lint one file (``-``: stdin); read problems become a YC001 finding."""
+    from_stdin = str(path) == STDIN
+    shown = STDIN_NAME if from_stdin else str(path)
     try:
-        text = read_text(path)
+        text, shown = read_input(str(path))
     except ComposeError as exc:
         return FileReport(shown, findings=[Finding(shown, exc.line or 1, 1, "YC001", exc.message)])
-    return lint_text(text, shown, names)
+    report = lint_text(text, shown, names)
+    report.from_stdin = from_stdin
+    return report
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -766,8 +732,8 @@ def lint_paths(paths: Iterable[str | Path]) -> list[FileReport]:
 def fix_file(report: FileReport) -> int:
     """Rewrite the fixable findings of a linted file in place (atomically); returns how many."""
     fixes = [f.fix for f in report.findings if f.fix is not None]
-    if not fixes or report.text is None:
+    if not fixes or report.text is None or report.from_stdin:
         return 0
-    write_atomic(report.path, apply_patches(report.text, fixes))
+    write_output(report.path, apply_patches(report.text, fixes), force=True)
     report.findings = [f for f in report.findings if f.fix is None]
     return len(fixes)

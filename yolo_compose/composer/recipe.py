@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ComposeError
-from .bases import Base, resolve_base
+from .bases import Base
 from .edit import (
     REASON_CROSSES,
     REASON_READS_INPUT,
@@ -52,14 +52,15 @@ from .edit import (
     EditStep,
     Rewire,
     insert_layers,
+    load_base,
     output_name,
     remove_layer,
     replace_layer,
     set_args,
 )
+from .files import read_input
 from .reader import mapping_nodes, read_document
 from .spec import ModelSpec
-from .yamlio import read_text
 
 ACTIONS = ("insert", "remove", "replace")
 _KEYS = {"name", "description", "base", "bases", "where", "scales", "imgsz", "params", "edits"}
@@ -127,7 +128,7 @@ class Recipe:
 
 def load_recipe(path: str | Path, *, ref: str | None = None) -> Recipe:
     """Read a recipe file; every problem is one line naming the file and line."""
-    return load_recipe_text(read_text(path), str(path), ref=ref)
+    return load_recipe_text(read_input(path)[0], str(path), ref=ref)
 
 
 def load_recipe_text(
@@ -242,8 +243,7 @@ def apply_recipe(recipe: Recipe, base: str | Path | None = None, *, scale: str |
     chosen = base if base is not None else recipe.base
     if chosen is None:
         raise RecipeError(f"recipe {recipe.name!r} names no base; pass --base", path=recipe.path)
-    resolved = resolve_base(chosen)
-    spec = ModelSpec.load(resolved.path)
+    resolved, spec = load_base(chosen)
     input_text = spec.text
     results = []
     for number, edit in enumerate(recipe.edits, start=1):
@@ -318,7 +318,7 @@ def combine(spec: ModelSpec, results: list[EditResult], input_text: str) -> Edit
         steps=steps,
         modules_at=written,
         replaced=sorted(replaced),
-        input_text=input_text,
+        source_text=input_text,
     )
 
 
@@ -422,12 +422,12 @@ def provenance_drift(
         return 1, f"the first line names recipe {ref!r}, which no longer applies: {exc}"
     _keep_filled_args(result, text)
     made_by = header.group("version"), header.group("base")
-    line = provenance_line(*made_by, result.input_text, header.group("by"))
+    line = provenance_line(*made_by, result.source_text, header.group("by"))
     expected = with_provenance(result.dump(), line)
     if expected == text:
         return None
     line = _first_difference(text, expected)
-    why = ("the base changed since" if text_hash(result.input_text) != header.group("hash")
+    why = ("the base changed since" if text_hash(result.source_text) != header.group("hash")
            else "hand-edited, or the recipe changed")
     return line, (f"this file no longer is what `{header.group('by')}` makes from {header.group('base')} "
                   f"(line {line} differs; {why}); re-apply the recipe or drop the first line")

@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from ..errors import LayerReferenceError, LayerRowError, NotAModelError
+from .files import read_input
 from .reader import Document, mapping_nodes, read_document
-from .yamlio import read_text
 
 SECTIONS = ("backbone", "head")
 INPUT = -1  # absolute "index" of the network input, the source of layer 0's -1
@@ -181,7 +181,8 @@ class ModelSpec:
     @classmethod
     def load(cls, path: str | Path) -> ModelSpec:
         """Read and parse a model YAML file."""
-        return cls.from_text(read_text(path), source=path)
+        text, _shown = read_input(str(path))
+        return cls.from_text(text, source=path)
 
     def replace_text(self, text: str) -> None:
         """Take `text` (an edit of this spec's text) as the spec's content, read and checked anew."""

@@ -12,9 +12,12 @@ module calls :func:`register` and is imported with ``--import my_pkg.my_module``
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import difflib
 import importlib
+import math
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +40,70 @@ class ArgSpec:
     #: False for an option a default row leaves out (``zero_init``: written only when it is set,
     #: so a plain insert writes the paper's row, ``[2, 1, 4, 0]``).
     in_default_row: bool = True
+    minimum: float | None = None  # smallest value allowed (each item of a list), None = no bound
+    maximum: float | None = None  # largest value allowed, None = no bound
+    odd: bool = False  # an integer that must be odd (a kernel size)
+    choices: tuple[Any, ...] = ()  # the only values allowed, when non-empty
+
+    def problem(self, value: Any, *, symbols: Collection[str] = ()) -> str:
+        """Why `value` cannot be this arg ('' when it can).
+
+        A string is read the way ultralytics' ``parse_model`` reads one: a name in `symbols`
+        (``nc``) is resolved at build time and not judged here; anything else must be a Python
+        literal (``"3"``) of the right type.
+        """
+        if value is None and self.default is None:
+            return ""
+        alternatives = self.type.replace(" ", "").split("|")
+        if any(alt not in _TYPE_CHECKS for alt in alternatives):
+            return ""  # a type this catalogue does not know is accepted rather than guessed at
+        shown = value
+        if isinstance(value, str) and "str" not in alternatives:
+            if value in symbols:
+                return ""
+            try:
+                value = ast.literal_eval(value)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                return f"arg {self.name!r} must be {self.type}, got {shown!r}"
+        if not any(_TYPE_CHECKS[alt](value) for alt in alternatives):
+            return f"arg {self.name!r} must be {self.type}, got {shown!r}"
+        return self._bounds_problem(value)
+
+    def _bounds_problem(self, value: Any) -> str:
+        """The first bound a well-typed value (or an item of a list value) breaks, else ''."""
+        if self.choices and value not in self.choices:
+            return f"arg {self.name!r} must be one of {', '.join(map(repr, self.choices))}, got {value!r}"
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                continue
+            if self.minimum is not None and item < self.minimum:
+                return f"arg {self.name!r} must be at least {self.minimum:g}, got {item!r}"
+            if self.maximum is not None and item > self.maximum:
+                return f"arg {self.name!r} must be at most {self.maximum:g}, got {item!r}"
+            if self.odd and item % 2 == 0:
+                return f"arg {self.name!r} must be odd, got {item!r}"
+        return ""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float (NaN and infinity are never a module size or factor)."""
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+#: Checks of the type names ArgSpec.type uses; alternatives are written "int|list[int]".
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "int": _is_int,
+    "float": _is_number,
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "None": lambda v: v is None,
+    "list[int]": lambda v: isinstance(v, list) and bool(v) and all(_is_int(x) for x in v),
+    "list[float]": lambda v: isinstance(v, list) and bool(v) and all(_is_number(x) for x in v),
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +135,24 @@ class ModuleSpec:
                 break
             args.append(arg.default)
         return args
+
+    def arg_problems(
+        self, values: list[Any], *, symbols: Collection[str] = ()
+    ) -> list[tuple[int | None, str]]:
+        """Every way a row's YAML args break this module's schema: (position or None, why).
+
+        The one argument check of the project: `validate` (YC032) and `insert` both use it,
+        before anything is built or written. Position None concerns the whole list (too many).
+        """
+        problems: list[tuple[int | None, str]] = []
+        if len(values) > len(self.args):
+            names = ", ".join(arg.name for arg in self.args) or "no args"
+            problems.append((None, f"takes at most {len(self.args)} args ({names}), got {len(values)}"))
+        for position, (arg, value) in enumerate(zip(self.args, values, strict=False)):
+            problem = arg.problem(value, symbols=symbols)
+            if problem:
+                problems.append((position, problem))
+        return problems
 
     def load_class(self) -> type:
         """Import and return the nn.Module class (this is where torch gets imported)."""

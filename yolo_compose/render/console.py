@@ -13,8 +13,9 @@ import sys
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Rich is imported by the functions that draw: an error line or JSON needs none
     from rich.console import Console
+    from rich.table import Table
 
 
 class OutputFormat(str, Enum):
@@ -49,12 +50,52 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def printable(text: str) -> str:
+    """Text with control characters (terminal escape sequences, newlines) written as escapes.
+
+    Names read from a YAML file reach the terminal through this: ``\x1b[2J`` in a module name is
+    shown as the six characters ``\x1b[2J``, never sent to the terminal as a command.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def print_error(message: str) -> None:
     """One error line on stderr, prefixed like every CLI error of the project."""
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {printable(message)}\n")
     sys.stderr.flush()
 
 
 def no_color() -> bool:
     """True when NO_COLOR is set (https://no-color.org)."""
     return bool(os.environ.get("NO_COLOR"))
+
+
+def fits(console: Console, table: Table) -> bool:
+    """True when the table's natural width fits the console (nothing would wrap or be cut)."""
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(1_000_000)  # console.measure() clips to the console width
+    return Measurement.get(console, unbounded, table).maximum <= console.width
+
+
+def print_table(console: Console, table: Table, title: str = "") -> None:
+    """A title line, then the table, with no line padded by trailing spaces.
+
+    Rich pads a table's title and cells to the table's width; the lines are rendered first and
+    their right ends stripped, so copied output and diffs of it carry no invisible padding.
+    """
+    from rich.text import Text
+
+    if title:
+        console.print(title, soft_wrap=True)
+    for line in console.render_lines(table, console.options, pad=False, new_lines=False):
+        segments = list(line)
+        while segments and not segments[-1].control and not segments[-1].text.strip():
+            segments.pop()
+        if segments:
+            last = segments[-1]
+            segments[-1] = type(last)(last.text.rstrip(), last.style, last.control)
+        console.print(Text.assemble(*((s.text, s.style) for s in segments if not s.control)), soft_wrap=True)
+

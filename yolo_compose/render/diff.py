@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from ..composer.diff import DiffResult, LayerLabel, ScaleCost
-from .console import print_json, stdout_console
+from ..composer.gitdiff import DriverReport
+from .console import fits, print_json, print_table, printable, stdout_console
 
 _BARE = re.compile(r"^[A-Za-z_][\w.]*$")
-_TABLE_WIDTH = 140
 
 
 def flow(value: Any) -> str:
@@ -158,9 +160,24 @@ def render_rich(
     """The report, then (with --build) one params/GFLOPs table per scale."""
     _render_report(result, verbose=verbose)
     console = stdout_console()
-    console.width = max(console.width, _TABLE_WIDTH)  # a pipe gets 80 columns; the table needs more
     for cost in costs or ():
-        console.print(cost_table(cost))
+        for table in cost_tables(console, cost):
+            print_table(console, table, cost_title(cost))
+
+
+def cost_tables(console: Any, cost: ScaleCost) -> list[Table]:
+    """The --build table, folded until it fits: no kind column, then params and GFLOPs apart.
+
+    The report above already says each layer's kind; no cell ever wraps or is cut.
+    """
+    for tables in (
+        [cost_table(cost)],
+        [cost_table(cost, with_kind=False)],
+        [cost_table(cost, with_kind=False, measures=(m,)) for m in ("params", "GFLOPs")],
+    ):
+        if all(fits(console, table) for table in tables):
+            return tables
+    return tables
 
 
 def _render_report(result: DiffResult, *, verbose: bool) -> None:
@@ -184,11 +201,28 @@ def _render_report(result: DiffResult, *, verbose: bool) -> None:
         console.print("comments ignored (--comments lists them)", soft_wrap=True)
 
 
+GFLOPS_DIGITS = 3  # as the --build table prints them
+
+
+def rounded_gflops(value: Any) -> Any:
+    """JSON data with every value under a ``gflops`` key rounded as the table shows it."""
+    if isinstance(value, dict):
+        return {
+            key: round(item, GFLOPS_DIGITS)
+            if "gflops" in str(key) and isinstance(item, float)
+            else rounded_gflops(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [rounded_gflops(item) for item in value]
+    return value
+
+
 def render_json(result: DiffResult, *, costs: Sequence[ScaleCost] | None = None) -> None:
     """The result as JSON (see :meth:`DiffResult.to_dict`), with ``build`` when measured."""
     data = result.to_dict()
     if costs is not None:
-        data["build"] = [cost.to_dict() for cost in costs]
+        data["build"] = [rounded_gflops(cost.to_dict()) for cost in costs]
     print_json(data)
 
 
@@ -207,24 +241,38 @@ def _delta(old: float | None, new: float | None, fmt: str) -> str:
     return format((new or 0) - (old or 0), "+" + fmt)
 
 
-def cost_table(cost: ScaleCost) -> Table:
-    """Params and GFLOPs of both sides at one scale: the differing layers, then the totals."""
-    title = f"--build: scale {cost.scale or '(none)'}, {cost.imgsz}x{cost.imgsz}"
-    table = Table(title=title, title_justify="left")
-    for column in ("layer", "kind", "params A", "params B", "Δ params", "GFLOPs A", "GFLOPs B", "Δ GFLOPs"):
-        table.add_column(column, justify="left" if column in ("layer", "kind") else "right", no_wrap=True)
-    for x in cost.layers:
-        index = x.b_index if x.b_index is not None else f"A {x.a_index}"
-        table.add_row(
-            f"{index} {x.module}", x.kind, _params(x.a_params), _params(x.b_params),
-            _delta(x.a_params, x.b_params, ","), _gflops(x.a_gflops), _gflops(x.b_gflops),
-            _delta(x.a_gflops, x.b_gflops, ".3f"),
-        )
-    table.add_row(
-        "total", "",
-        _params(cost.a_params), _params(cost.b_params), _delta(cost.a_params, cost.b_params, ","),
-        _gflops(cost.a_gflops), _gflops(cost.b_gflops), _delta(cost.a_gflops, cost.b_gflops, ".3f"),
-    )
+def cost_title(cost: ScaleCost) -> str:
+    return f"--build: scale {cost.scale or '(none)'}, {cost.imgsz}x{cost.imgsz}"
+
+
+def cost_table(
+    cost: ScaleCost, *, with_kind: bool = True, measures: tuple[str, ...] = ("params", "GFLOPs")
+) -> Table:
+    """Params and GFLOPs of both sides at one scale: the differing layers, then the totals.
+
+    `with_kind` False leaves out the kind column and `measures` picks params, GFLOPs or both
+    (for a narrow terminal; no cell ever wraps).
+    """
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("layer", no_wrap=True)
+    if with_kind:
+        table.add_column("kind", no_wrap=True)
+    for measure in measures:
+        for column in (f"{measure} A", f"{measure} B", f"Δ {measure}"):
+            table.add_column(column, justify="right", no_wrap=True)
+    rows = [
+        (printable(f"{x.b_index if x.b_index is not None else f'A {x.a_index}'} {x.module}"), x.kind,
+         (x.a_params, x.b_params), (x.a_gflops, x.b_gflops))
+        for x in cost.layers
+    ]
+    rows.append(("total", "", (cost.a_params, cost.b_params), (cost.a_gflops, cost.b_gflops)))
+    for label, kind, params, gflops in rows:
+        cells = [label, kind] if with_kind else [label]
+        if "params" in measures:
+            cells += [_params(params[0]), _params(params[1]), _delta(*params, ",")]
+        if "GFLOPs" in measures:
+            cells += [_gflops(gflops[0]), _gflops(gflops[1]), _delta(*gflops, ".3f")]
+        table.add_row(*cells)
     return table
 
 
@@ -285,3 +333,11 @@ def render_stat(result: DiffResult, *, as_json: bool = False) -> None:
                     "summary": result.summary()})
         return
     stdout_console().print(stat_line(result), soft_wrap=True)
+
+
+def render_driver(report: DriverReport) -> None:
+    """Git driver mode, when not both sides are models: a headline, then layers or a plain diff."""
+    layers = [f"  {x.index} {x.module} {flow(list(x.args))} (from {flow(x.from_)})" for x in report.layers]
+    lines = [report.headline, *layers, *report.diff_lines]
+    sys.stdout.write("".join(f"{printable(line)}\n" for line in lines))
+    sys.stdout.flush()

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..composer.edit import EditResult, EditStep, Rewire
-from .console import print_json, stderr_console
+from .console import print_json, print_table, printable, stderr_console
 
 
 def edit_report_dict(
@@ -47,21 +47,21 @@ def headline(edit: EditResult) -> str:
     """What the edit did, e.g. 'inserted layer 9 HaloAttention after layer 8 (C3k2)'; a change of
     several edits gets one line per edit under a line that counts them."""
     if len(edit.steps) > 1 or (edit.steps and len(edit.steps[0].new_indices) > 1):
-        base = f" to {edit.base.name}" if edit.base is not None else ""
+        base = f" to {printable(edit.base.name)}" if edit.base is not None else ""
         lines = [f"{len(edit.steps)} edit{'s' * (len(edit.steps) != 1)}{base}:"]
         lines += [f"  {step_line(step)}" for step in edit.steps]
         return "\n".join(lines)
-    base = f" into {edit.base.name}" if edit.base is not None else ""
+    base = f" into {printable(edit.base.name)}" if edit.base is not None else ""
     if edit.action == "insert":
         row = _row_text(edit.row)
         return (
             f"inserted layer {edit.new_index} {row}{base}, {edit.placement} layer "
-            f"{edit.target} ({edit.target_module})"
+            f"{edit.target} ({printable(edit.target_module)})"
         )
     if edit.action == "replace":
-        of = f" of {edit.base.name}" if edit.base is not None else ""
+        of = f" of {printable(edit.base.name)}" if edit.base is not None else ""
         return f"replaced layer {edit.target} ({edit.target_module}){of} by {_row_text(edit.row)}"
-    source = edit.base.name if edit.base is not None else "the model"
+    source = printable(edit.base.name) if edit.base is not None else "the model"
     return f"removed layer {edit.removed_index} {_row_text(edit.row)} from {source}"
 
 
@@ -90,7 +90,7 @@ def moved_ranges(index_map: dict[int, int]) -> list[str]:
 
 def rewire_table(rewired: list[Rewire]) -> Table:
     """The references the edit rewrote or redirected, one row each."""
-    table = Table(title="References", title_justify="left")
+    table = Table()
     for column in ("layer", "was", "module", "from", "why"):
         table.add_column(column)
     for item in rewired:
@@ -99,29 +99,31 @@ def rewire_table(rewired: list[Rewire]) -> Table:
             if item.old_ref != item.new_ref
             else f"{item.new_ref} (same text)"
         )
-        table.add_row(str(item.layer), str(item.old_layer), item.module, ref, item.reason)
+        table.add_row(str(item.layer), str(item.old_layer), printable(item.module), ref, item.reason)
     return table
 
 
 def render_edit_rich(edit: EditResult, *, output: str | None) -> None:
     """Print the edit report on stderr: what was done, which layers moved, which refs changed."""
     console = stderr_console()
-    console.print(Text(headline(edit), style="bold"))
+    console.print(Text(headline(edit), style="bold"), soft_wrap=True)  # prose: the terminal wraps it
     ranges = moved_ranges(edit.index_map)
     console.print(
         f"renumbered: {', '.join(ranges) if ranges else 'nothing moved'}"
-        f"; {edit.comments_renumbered} index comments updated"
+        f"; {edit.comments_renumbered} index comments updated",
+        soft_wrap=True,
     )
     if edit.rewired:
-        console.print(rewire_table(edit.rewired))
+        print_table(console, rewire_table(edit.rewired), "References")
     if output is not None:
-        console.print(f"wrote {output}" if output != "-" else "YAML written to stdout")
+        where = f"wrote {printable(output)}" if output != "-" else "YAML written to stdout"
+        console.print(where, soft_wrap=True)
     for warning in edit.warnings:
-        console.print(Text(f"warning: {warning}", style="yellow"))
+        console.print(Text(f"warning: {printable(warning)}", style="yellow"), soft_wrap=True)
 
 
 def _row_text(row: list[Any]) -> str:
     """A row in YAML flow form, e.g. '[-1, 1, HaloAttention, [2, 1]]'."""
     if isinstance(row, list):
         return "[" + ", ".join(_row_text(item) for item in row) + "]"
-    return str(row)
+    return printable(str(row))

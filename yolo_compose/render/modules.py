@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 from ..modules.registry import ModuleSpec
-from .console import print_json, stdout_console
+from .console import print_json, print_table, stdout_console
 
 
 def spec_to_dict(spec: ModuleSpec) -> dict[str, Any]:
@@ -37,19 +38,18 @@ def render_module_table(specs: list[ModuleSpec], *, as_json: bool) -> None:
     if as_json:
         print_json([spec_to_dict(s) for s in specs])
         return
-    table = Table(title="Attention modules", title_justify="left")
-    for column in ("name", "aliases", "YAML class", "default args", "complexity", "levels"):
-        table.add_column(column)
-    for spec in specs:
-        table.add_row(
-            spec.name,
-            ", ".join(spec.aliases),
-            " / ".join((spec.yaml_name, *spec.yaml_aliases)),
-            str(spec.default_args),
-            spec.complexity,
-            ", ".join(spec.levels),
-        )
-    stdout_console().print(table)
+    names = [(s.name, ", ".join(s.aliases), "\n".join((s.yaml_name, *s.yaml_aliases))) for s in specs]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for position, column in enumerate(("name", "aliases", "YAML class")):  # copied by users: never cut
+        longest = max((len(line) for row in names for line in row[position].splitlines()), default=0)
+        table.add_column(column, no_wrap=True, min_width=max(len(column), longest))
+    table.add_column("default args")
+    table.add_column("cost", no_wrap=True)
+    table.add_column("levels")
+    for spec, (name, aliases, classes) in zip(specs, names, strict=True):
+        table.add_row(name, aliases, classes, str(spec.default_args), spec.complexity, ", ".join(spec.levels))
+    console = stdout_console()
+    print_table(console, table, "Attention modules")
 
 
 def render_module_detail(spec: ModuleSpec, *, as_json: bool) -> None:
@@ -58,16 +58,16 @@ def render_module_detail(spec: ModuleSpec, *, as_json: bool) -> None:
         print_json(spec_to_dict(spec))
         return
     console = stdout_console()
-    console.print(f"{spec.name} ({spec.yaml_name}): {spec.summary}")
+    console.print(f"{spec.name} ({spec.yaml_name}): {spec.summary}", soft_wrap=True)
     if spec.aliases:
-        console.print(f"aliases: {', '.join(spec.aliases)}")
-    table = Table(title="YAML args (input channels are injected, never written)", title_justify="left")
+        console.print(f"aliases: {', '.join(spec.aliases)}", soft_wrap=True)
+    table = Table()
     for column in ("#", "name", "type", "default", "meaning"):
         table.add_column(column)
     for i, arg in enumerate(spec.args):
         meaning = arg.help + (" (filled from imgsz and stride)" if arg.resolution else "")
         table.add_row(str(i), arg.name, arg.type, repr(arg.default), meaning)
-    console.print(table)
+    print_table(console, table, "YAML args (input channels are injected, never written)")
     for label, value in (
         ("complexity", spec.complexity),
         ("recommended levels", ", ".join(spec.levels)),
@@ -76,5 +76,5 @@ def render_module_detail(spec: ModuleSpec, *, as_json: bool) -> None:
         ("paper", spec.paper),
     ):
         if value:
-            console.print(f"{label}: {value}")
-    console.print(f"example: yolo-compose insert {spec.name} --after SPPF --base yolo11n")
+            console.print(f"{label}: {value}", soft_wrap=True)
+    console.print(f"example: yolo-compose insert {spec.name} --after SPPF --base yolo11n", soft_wrap=True)

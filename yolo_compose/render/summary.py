@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..composer.bases import guess_scale
-from .console import no_color, print_json, stderr_console
+from .console import fits, no_color, print_json, print_table, printable, stderr_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -70,50 +70,57 @@ def from_text(value: Any) -> str:
 # --- the table ------------------------------------------------------------------------------------
 
 
-def layer_table(summary: BuildSummary) -> Table:
-    """One row per layer; inserted rows highlighted, rewired rows marked with '*'."""
+_COLUMNS = (
+    ("#", "right"),
+    ("from", "right"),
+    ("n", "right"),
+    ("params", "right"),
+    ("module", "left"),
+    ("args", "left"),
+    ("output", "left"),
+    ("GFLOPs", "right"),
+)
+
+
+def table_title(summary: BuildSummary) -> str:
+    """The line above the table: the file, the scale and what the output column means."""
     model = summary.model
-    table = Table(
-        title=f"{model.source_name}: scale {model.scale or '-'}, output C x H x W at imgsz {model.imgsz}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-    )
-    for name, justify in (
-        ("#", "right"),
-        ("from", "right"),
-        ("n", "right"),
-        ("params", "right"),
-        ("module", "left"),
-        ("args", "left"),
-        ("output", "left"),
-        ("GFLOPs", "right"),
-    ):
-        if name in ("args", "from"):
-            width = {"max_width": 9} if name == "from" else {"min_width": 8}
-            table.add_column(name, justify=justify, overflow="fold", **width)
-        else:
+    return f"{model.source_name}: scale {model.scale or '-'}, output C x H x W at imgsz {model.imgsz}"
+
+
+def layer_table(summary: BuildSummary, *, with_args: bool = True) -> Table:
+    """One row per layer; inserted rows highlighted, rewired rows marked with '*'.
+
+    No cell wraps: a narrow terminal gets the table without its args column instead (see
+    :func:`render_summary_rich`), so every layer stays one line.
+    """
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name, justify in _COLUMNS:
+        if name != "args" or with_args:
             table.add_column(name, justify=justify, no_wrap=True, min_width=len(name))
     inserted, replaced = set(summary.inserted), set(summary.replaced)
-    for layer in model.layers:
+    for layer in summary.model.layers:
         mark = REWIRED_MARK if layer.index in summary.rewired else ""
         mark = "+" if layer.index in inserted else REPLACED_MARK if layer.index in replaced else mark
         written = layer.index in inserted or layer.index in replaced
         style = INSERTED_STYLE if written and not no_color() else None
         label = f"{layer.index}{mark}"
-        table.add_row(
-            label,
-            from_text(layer.from_),
-            str(layer.repeats),
-            params_text(layer.params),
-            layer.module,
-            args_text(layer),
-            shape_text(layer.out_shape),
-            gflops_text(layer.gflops),
-            style=style,
-        )
+        cells = [label, from_text(layer.from_), str(layer.repeats), params_text(layer.params), layer.module,
+                 args_text(layer), shape_text(layer.out_shape), gflops_text(layer.gflops)]
+        if not with_args:
+            del cells[5]
+        table.add_row(*(printable(cell) for cell in cells), style=style)
     return table
+
+
+def inserted_args_lines(summary: BuildSummary) -> list[str]:
+    """For a table shown without its args column: the inserted layers' args, one line each."""
+    inserted = set(summary.inserted)
+    return [
+        f"args of {layer.index}+ {printable(layer.module)}: {args_text(layer)}"
+        for layer in summary.model.layers
+        if layer.index in inserted
+    ]
 
 
 # --- totals and footer ----------------------------------------------------------------------------
@@ -141,10 +148,8 @@ def totals_lines(summary: BuildSummary) -> list[str]:
 
 
 def legend_line() -> str:
-    return (
-        f"+ inserted layer   {REPLACED_MARK} replaced layer   {REWIRED_MARK} `from` rewritten by the edit   "
-        "c1 = input channels injected at build"
-    )
+    return (f"+ inserted   {REPLACED_MARK} replaced   {REWIRED_MARK} `from` rewritten   "
+            "c1 = input channels injected at build")
 
 
 def filled_lines(summary: BuildSummary) -> list[str]:
@@ -194,16 +199,20 @@ def footer_lines(summary: BuildSummary, output: str | None) -> tuple[list[str], 
         file_scale = guess_scale(Path(output).name)
         if file_scale:
             notes.append(f"ultralytics will build scale {file_scale} (from the file name)")
-        if built and file_scale != built:
-            picked = file_scale or "the first of `scales:` (no scale letter in the name)"
+        will_build = summary.scale_built_from(output)
+        if built and will_build and will_build != built:
+            picked = file_scale or f"{will_build}, the first of `scales:` (no scale letter in the name)"
+            fix = f"rename it (e.g. yolo11{built}-...yaml)"
+            if not summary.scale_requested:
+                fix += f" or pass --scale {will_build}"
             warnings.append(
                 f"the summary is for scale {built}, but ultralytics will build {picked} from the file "
-                f"name {Path(output).name!r}; rename it (e.g. yolo11{built}-...yaml) or pass --scale"
+                f"name {Path(output).name!r}; {fix}"
             )
     notes.append("next:")
     notes.extend(f"  {command}" for command in next_commands(name))
     names = _module_names(summary)
-    notes.append(f"  (plain `yolo` does not import yolo_compose: it fails with KeyError on {names})")
+    notes.append(f"  (plain `yolo` has no yolo_compose modules: KeyError {names})")
     return notes, warnings
 
 
@@ -216,9 +225,12 @@ def render_summary_rich(
     """Print the table, totals and footer on stderr."""
     console = console or stderr_console()
     output = summary.output_path if output is None else output
-    console.print(layer_table(summary))
-    console.print(legend_line())
-    for line in filled_lines(summary) + totals_lines(summary) + scale_lines(summary):
+    table = layer_table(summary)
+    narrow = not fits(console, table)
+    print_table(console, layer_table(summary, with_args=False) if narrow else table, table_title(summary))
+    console.print(legend_line(), soft_wrap=True)
+    extra = inserted_args_lines(summary) if narrow else []
+    for line in extra + filled_lines(summary) + totals_lines(summary) + scale_lines(summary):
         console.print(line, soft_wrap=True)
     notes, warnings = footer_lines(summary, output)
     unreported = [] if summary.warnings_reported else summary.warnings
