@@ -13,7 +13,7 @@ from yolo_compose.composer.edit import compose_insert
 IMGSZ = 96
 
 
-@pytest.mark.parametrize("module", ["cbam", "channel-attention", "psablock"])
+@pytest.mark.parametrize("module", ["cbam", "channel", "psablock"])
 def test_ultralytics_does_not_import_them_and_we_register_them(module: str) -> None:
     import ultralytics.nn.tasks as tasks
 
@@ -29,7 +29,7 @@ def test_ultralytics_does_not_import_them_and_we_register_them(module: str) -> N
     assert integration.is_adapter(adapter) and adapter.load_real() is real
 
 
-@pytest.mark.parametrize("module", ["cbam", "channel-attention", "psablock"])
+@pytest.mark.parametrize("module", ["cbam", "channel", "psablock"])
 def test_insert_before_detect_builds(module: str) -> None:
     from yolo_compose.build import build_and_summarize
 

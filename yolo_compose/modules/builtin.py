@@ -178,11 +178,10 @@ CBAM = register(
 )
 CHANNEL_ATTENTION = register(
     ModuleSpec(
-        name="channel-attention",
+        name="channel",
         yaml_name="ChannelAttention",
         target="ultralytics.nn.modules.conv:ChannelAttention",
         summary="ultralytics' channel attention: a sigmoid gate per channel from global average pooling",
-        aliases=("se-gate",),
         complexity="O(N)",
         size_constraints="any H, W",
         amp_notes="ultralytics' own module",

@@ -148,8 +148,8 @@ def totals_lines(summary: BuildSummary) -> list[str]:
 
 
 def legend_line() -> str:
-    return (f"+ inserted   {REPLACED_MARK} replaced   {REWIRED_MARK} `from` rewritten   "
-            "c1 = input channels injected at build")
+    return (f"+ inserted  {REPLACED_MARK} replaced  {REWIRED_MARK} `from` rewritten  "
+            "c1 = input channels injected")
 
 
 def filled_lines(summary: BuildSummary) -> list[str]:
