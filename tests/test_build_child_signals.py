@@ -62,9 +62,11 @@ def _alive(pid: int) -> bool:
 
 
 def _wait_for(predicate, what: str) -> None:
+    """Poll until `predicate()` holds; a hang guard (WAIT_S), not a measurement of time."""
     deadline = time.monotonic() + WAIT_S
     while not predicate():
-        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting: {what}")
         time.sleep(0.1)
 
 
