@@ -96,6 +96,12 @@ def negative_positionals_last(args: list[str], takes_value: set[str]) -> list[st
     return [*kept, "--", *moved] if moved else kept
 
 
+#: Options several commands share, spelled once.
+ForceOption = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")]
+JsonReportOption = Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")]
+AllScalesOption = Annotated[bool, typer.Option("--all-scales", help="Build every scale the model defines.")]
+
+
 def fail(exc: ComposeError) -> NoReturn:
     """Print a library error as one line on stderr and exit with its code."""
     print_error(str(exc))
@@ -233,15 +239,13 @@ def insert_command(
         str | None, typer.Option("--scale", help="Scale letter to build and to name the output (n/s/m/l/x).")
     ] = None,
     imgsz: Annotated[int, typer.Option("--imgsz", callback=_check_imgsz, help=_IMGSZ_HELP)] = 640,
-    all_scales: Annotated[
-        bool, typer.Option("--all-scales", help="Build every scale the model defines.")
-    ] = False,
+    all_scales: AllScalesOption = False,
     output: Annotated[str | None, typer.Option("--output", "-o", help=_OUTPUT_HELP)] = None,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
+    force: ForceOption = False,
     no_build: Annotated[
         bool, typer.Option("--no-build", help="Only edit the YAML; skip the build (imports no torch).")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+    json_output: JsonReportOption = False,
     import_: Annotated[
         list[str] | None,
         typer.Option("--import", help="Import a Python module that registers extra modules."),
@@ -310,8 +314,8 @@ def remove_command(
         str | None,
         typer.Option("--output", "-o", help="Output file; default <base>-no<N>.yaml. '-' writes to stdout."),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+    force: ForceOption = False,
+    json_output: JsonReportOption = False,
     weights: Annotated[str | None, typer.Option("--weights", help=_WEIGHTS_HELP)] = None,
     trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=_TRUST_HELP)] = False,
 ) -> None:
@@ -349,18 +353,16 @@ def replace_command(
         str | None, typer.Option("--scale", help="Scale letter to build and to name the output (n/s/m/l/x).")
     ] = None,
     imgsz: Annotated[int, typer.Option("--imgsz", help="Image size the build checks.")] = 640,
-    all_scales: Annotated[
-        bool, typer.Option("--all-scales", help="Build every scale the model defines.")
-    ] = False,
+    all_scales: AllScalesOption = False,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="Output file; default <base>-<module>-for<N>.yaml. '-': stdout."),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
+    force: ForceOption = False,
     no_build: Annotated[
         bool, typer.Option("--no-build", help="Only edit the YAML; skip the build and its channel check.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+    json_output: JsonReportOption = False,
     import_: Annotated[
         list[str] | None,
         typer.Option("--import", help="Import a Python module that registers extra modules."),
@@ -434,18 +436,16 @@ def apply_command(
     imgsz: Annotated[
         int | None, typer.Option("--imgsz", help="Image size the build checks (default: recipe's, else 640).")
     ] = None,
-    all_scales: Annotated[
-        bool, typer.Option("--all-scales", help="Build every scale the model defines.")
-    ] = False,
+    all_scales: AllScalesOption = False,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="Output file; default <base>-<recipe name>.yaml. '-': stdout."),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
+    force: ForceOption = False,
     no_build: Annotated[
         bool, typer.Option("--no-build", help="Only edit the YAML; skip the build (imports no torch).")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+    json_output: JsonReportOption = False,
     templates: Annotated[list[str] | None, typer.Option("--templates", help=_TEMPLATES_HELP)] = None,
     import_: Annotated[
         list[str] | None,
@@ -537,9 +537,9 @@ def transfer_command(
     scale: Annotated[
         str | None, typer.Option("--scale", help="Scale to build the new model at (default: its name's).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")] = False,
+    force: ForceOption = False,
     trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=_TRUST_HELP)] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+    json_output: JsonReportOption = False,
 ) -> None:
     """Carry a checkpoint's weights to another model YAML, pairing layers as `diff` aligns them.
 

@@ -637,6 +637,7 @@ def identity_init_args(module: ModuleSpec, args: list[Any] | None) -> list[Any] 
     return full
 
 
+#: The fields of an edit's report that a written checkpoint records as its provenance.
 _EDIT_KEYS = (
     "action",
     "base",
@@ -653,18 +654,7 @@ _EDIT_KEYS = (
 def _edit_provenance(edit: EditResult) -> dict[str, Any]:
     """The edit as recorded in the checkpoint: what, where, the old-to-new map."""
     data = edit.to_dict()
-    keys = (
-        "action",
-        "base",
-        "module",
-        "target",
-        "placement",
-        "new_index",
-        "removed_index",
-        "row",
-        "index_map",
-    )
-    return {key: data[key] for key in keys}
+    return {key: data[key] for key in _EDIT_KEYS}
 
 
 def transfer_edit_checkpoint(
