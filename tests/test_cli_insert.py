@@ -231,6 +231,7 @@ def test_no_build_imports_neither_torch_nor_ultralytics(tmp_path: Path) -> None:
     }
     assert "yolo_compose" in imported
     assert not imported & {"torch", "ultralytics", "torchvision", "numpy"}
+    assert "rich" not in imported  # the static edit report is plain columns (render/insert.py)
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ How it works:
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
+import importlib
 import importlib.machinery
 import importlib.util
 import sys
@@ -266,8 +266,13 @@ def register_with_ultralytics(tasks: ModuleType | None = None) -> dict[str, str]
 # --- registering when ultralytics gets imported -----------------------------------------------
 
 
-class _RegisteringLoader(importlib.abc.Loader):
-    """Wraps the loader of ``ultralytics.nn.tasks``: executes it, then registers our modules."""
+class _RegisteringLoader:
+    """Wraps the loader of ``ultralytics.nn.tasks``: executes it, then registers our modules.
+
+    The import system's loader and finder protocols are duck-typed, so neither class here derives
+    from ``importlib.abc``: importing that module loads ``importlib.resources`` as well, a cost
+    every ``import yolo_compose`` (every static command) would pay for two base classes.
+    """
 
     def __init__(self, wrapped: Any) -> None:
         self.wrapped = wrapped
@@ -283,7 +288,7 @@ class _RegisteringLoader(importlib.abc.Loader):
         return getattr(self.wrapped, name)
 
 
-class _TasksImportHook(importlib.abc.MetaPathFinder):
+class _TasksImportHook:
     """One-shot finder that hands ``ultralytics.nn.tasks`` a registering loader."""
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
