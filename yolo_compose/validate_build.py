@@ -185,7 +185,7 @@ def run_child(request: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
     return _parse_verdict(process.returncode, stdout, stderr)
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def _kill_group(process: subprocess.Popen[str]) -> None:
     """Kill the child and everything it started, then reap it."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -197,9 +197,12 @@ def _parse_verdict(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
     for line in reversed(stdout.strip().splitlines()):
         if line.startswith("{"):
             try:
-                return json.loads(line)
+                verdict = json.loads(line)
             except json.JSONDecodeError:
                 break
+            if isinstance(verdict, dict):
+                return verdict
+            break
     if returncode == -signal.SIGALRM:
         return {"ok": False, "stage": "limit", "message": "build took longer than its time limit; stopped"}
     if returncode < 0:

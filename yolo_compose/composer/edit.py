@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..errors import EditError, OutputExistsError
+from ..errors import EditError, Location, OutputExistsError
 from .address import resolve_layer, resolve_layers
 from .bases import Base, resolve_base, scaled_name
 from .files import STDIN, output_problem, read_input
@@ -431,8 +431,8 @@ def replace_layer(
     _check_editable(spec)
     _check_replace(spec, target, module_spec)
     input_text = spec.text
-    repeats, _name, args_node = target.node.value[1:]
-    spaced = is_spaced(spec.text[slice(*spec.span(target.node))])
+    repeats, _name, args_node = target.row_node.value[1:]
+    spaced = is_spaced(spec.text[slice(*spec.span(target.row_node))])
     new_text = f"1, {module_spec.yaml_name}, {flow_text(list(row_args), spaced=spaced)}"
     start, end = spec.span(repeats)[0], spec.span(args_node)[1]
     spec.replace_text(apply_patches(spec.text, [Patch(start, end, new_text)]))
@@ -458,7 +458,7 @@ def replace_layer(
 
 def _check_replace(spec: ModelSpec, target: Layer, module: ModuleSpec) -> None:
     """A catalogue module reads one input: the replaced layer must be a single-input, non-head layer."""
-    where = {"path": spec.source, "line": target.line, "layer": target.index}
+    where: Location = {"path": spec.source, "line": target.line, "layer": target.index}
     if target.module in HEAD_MODULES:
         raise EditError(f"cannot replace {target.module}: it is the model's output head", **where)
     if target.is_multi_input:
@@ -516,9 +516,9 @@ def set_args(spec: ModelSpec, index: int, values: dict[int, Any]) -> bool:
     if args == list(layer.args) and all(type(a) is type(b) for a, b in zip(args, layer.args, strict=True)):
         return False
     _check_editable(spec)
-    node = layer.node.value[3]
+    node = layer.row_node.value[3]
     start, end = spec.span(node)
-    spaced = is_spaced(spec.text[slice(*spec.span(layer.node))])
+    spaced = is_spaced(spec.text[slice(*spec.span(layer.row_node))])
     spec.replace_text(apply_patches(spec.text, [Patch(start, end, flow_text(args, spaced=spaced))]))
     return True
 
@@ -713,7 +713,7 @@ def _check_insert_after(spec: ModelSpec, target: Layer) -> None:
 
 def _check_remove(spec: ModelSpec, target: Layer) -> None:
     """Only a single-input layer that is not the head, in a section that keeps a row, can go."""
-    where = {"path": spec.source, "line": target.line, "layer": target.index}
+    where: Location = {"path": spec.source, "line": target.line, "layer": target.index}
     if target.module in HEAD_MODULES:
         raise EditError(f"cannot remove {target.module}: it is the model's output head", **where)
     if target.is_multi_input:
@@ -770,7 +770,7 @@ def _rewrite_refs(
 
 def _ref_nodes(layer: Layer) -> list[yaml.Node]:
     """The scalar nodes of a layer's `from` entries, in order."""
-    node = layer.node.value[0]
+    node = layer.row_node.value[0]
     return list(node.value) if isinstance(node, yaml.SequenceNode) else [node]
 
 
@@ -788,7 +788,7 @@ def _renumber_comments(spec: ModelSpec, index_map: dict[int, int]) -> list[Patch
         new_index = index_map.get(layer.index)
         if new_index is None or new_index == layer.index:
             continue
-        digits = index_comment_digits(spec.text, spec.span(layer.node)[1])
+        digits = index_comment_digits(spec.text, spec.span(layer.row_node)[1])
         if digits is not None and digits[2] == layer.index:
             patches.append(Patch(digits[0], digits[1], str(new_index)))
     return patches

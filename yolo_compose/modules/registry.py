@@ -156,8 +156,20 @@ class ModuleSpec:
 
     def load_class(self) -> type:
         """Import and return the nn.Module class (this is where torch gets imported)."""
-        module_name, _, attr = self.target.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return import_target(self.target)
+
+
+def import_target(target: str) -> type:
+    """The class a ``"package.module:ClassName"`` target names, imported now.
+
+    Raises ImportError/AttributeError as the import does, TypeError when the name is not a class
+    (an entry point naming a function, say): ultralytics can only build a class.
+    """
+    module_name, _, attr = target.partition(":")
+    found = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(found, type):
+        raise TypeError(f"{target} names a {type(found).__name__}, not a class")
+    return found
 
 
 def normalize(name: str) -> str:
