@@ -39,7 +39,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -67,6 +67,15 @@ if TYPE_CHECKING:
     from ..modules.registry import ModuleSpec
 
 
+#: What one edit does (a recipe's edits use the same words).
+EditAction = Literal["insert", "remove", "replace"]
+#: What a whole change did: its one edit's action, or "apply" for a recipe of several edits.
+ChangeAction = Literal["insert", "remove", "replace", "apply"]
+#: Which side of the layer its SPEC names an insert puts the new row.
+InsertPlacement = Literal["after", "before"]
+#: An edit's placement: an insert's side, "" for a remove or a replace (they act on the layer itself).
+Placement = Literal["after", "before", ""]
+
 REASON_READS_NEW = "reads the new layer"
 REASON_READS_INPUT = "reads the removed layer's input"
 REASON_SHIFTED = "its layer moved"
@@ -89,9 +98,9 @@ class Rewire:
 class EditStep:
     """One edit of a change: what it did, where (the input's index) and the rows it wrote."""
 
-    action: str  # "insert", "remove" or "replace"
+    action: EditAction
     module: str  # the module's CLI name ("" for remove)
-    placement: str  # "after", "before" or ""
+    placement: Placement
     target: int  # old index of the layer the SPEC named
     target_module: str
     new_indices: tuple[int, ...] = ()  # indices (after the whole change) of the rows it wrote
@@ -114,10 +123,10 @@ class EditResult:
     """What an insert or remove did: the edited spec and a report of every index that moved."""
 
     spec: ModelSpec
-    action: str  # "insert" or "remove"
+    action: ChangeAction
     target: int  # old index of the layer named by the SPEC
     target_module: str
-    placement: str  # "after", "before" or "" for remove
+    placement: Placement
     base: Base | None = None
     module: ModuleSpec | None = None
     new_index: int | None = None  # index of the inserted layer
@@ -218,9 +227,10 @@ def insert_layers(
     """
     module_spec = _module_spec(module)
     row_args = _checked_args(module_spec, args)
+    sides: tuple[tuple[InsertPlacement, Sequence[str | int]], ...] = (("after", after), ("before", before))
     planned = [
         Insertion(module_spec, row_args, placement, layer)
-        for placement, specs in (("after", after), ("before", before))
+        for placement, specs in sides
         for text in specs
         for layer in resolve_layers(spec, str(text))
     ]
@@ -235,7 +245,7 @@ class Insertion:
 
     module: ModuleSpec
     args: list[Any]
-    placement: str  # "after" or "before"
+    placement: InsertPlacement
     target: Layer
 
 

@@ -48,6 +48,7 @@ from .edit import (
     REASON_READS_INPUT,
     REASON_READS_NEW,
     REASON_SHIFTED,
+    EditAction,
     EditResult,
     EditStep,
     Rewire,
@@ -62,7 +63,7 @@ from .files import read_input
 from .reader import MappingNodes, mapping_nodes, read_document
 from .spec import Layer, ModelSpec
 
-ACTIONS = ("insert", "remove", "replace")
+ACTIONS: tuple[EditAction, ...] = ("insert", "remove", "replace")
 _KEYS = {"name", "description", "base", "bases", "where", "scales", "imgsz", "params", "edits"}
 _EDIT_KEYS = {"insert": {"after", "before", "args"}, "replace": {"with", "args"}, "remove": set()}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
@@ -81,7 +82,7 @@ class RecipeError(ComposeError):
 class RecipeEdit:
     """One edit of a recipe, as written (placeholders filled in), with its line in the recipe."""
 
-    action: str
+    action: EditAction
     line: int
     target: str = ""  # remove/replace: the SPEC
     module: str = ""  # insert/replace: the module

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from rich import box
 from rich.table import Table
@@ -44,11 +44,15 @@ def _labels(labels: Sequence[LayerLabel]) -> str:
     return ", ".join(str(label) for label in labels)
 
 
+#: The report's sections, in order: the layer changes (a LayerChangeKind each), then the rest.
+FindingSection = Literal["inserted", "removed", "changed", "rewired", "renumbered", "top-level", "comments"]
+
+
 @dataclass(frozen=True)
 class Finding:
     """One reportable difference: its section, the sentence, and where it sits in file B (or A)."""
 
-    section: str
+    section: FindingSection
     message: str
     line: int | None
     in_a: bool = False  # the line is in file A (a removed layer or key)
@@ -144,7 +148,7 @@ def headline(result: DiffResult) -> str:
     return f"{state}: {', '.join(parts)}"
 
 
-_STYLES = {
+_STYLES: dict[FindingSection, str] = {
     "inserted": "green",
     "removed": "red",
     "changed": "yellow",
@@ -189,7 +193,7 @@ def _render_report(result: DiffResult, *, verbose: bool) -> None:
         console.print("same")
         return
     console.print(Text(f"{result.a.name} → {result.b.name}: {head}", style="bold"), soft_wrap=True)
-    current = None
+    current: FindingSection | None = None
     for finding in findings(result, verbose=verbose):
         if finding.section != current:
             current = finding.section
@@ -261,7 +265,7 @@ def cost_table(
     for measure in measures:
         for column in (f"{measure} A", f"{measure} B", f"Δ {measure}"):
             table.add_column(column, justify="right", no_wrap=True)
-    rows = [
+    rows: list[tuple[str, str, tuple[int | None, int | None], tuple[float | None, float | None]]] = [
         (printable(f"{x.b_index if x.b_index is not None else f'A {x.a_index}'} {x.module}"), x.kind,
          (x.a_params, x.b_params), (x.a_gflops, x.b_gflops))
         for x in cost.layers

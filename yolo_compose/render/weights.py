@@ -18,7 +18,7 @@ from .console import no_color, print_json, stderr_console
 if TYPE_CHECKING:
     from rich.console import Console, JustifyMethod
 
-    from ..weights import LayerTransfer, TransferReport
+    from ..weights import LayerTransfer, TransferReport, TransferStatus
 
 _COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("old", "right"),
@@ -28,7 +28,12 @@ _COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("status", "left"),
     ("why", "left"),
 )
-_STATUS_STYLE = {"new": "bold green", "removed": "red", "partial": "yellow", "not transferred": "yellow"}
+_STATUS_STYLE: dict[TransferStatus, str] = {
+    "new": "bold green",
+    "removed": "red",
+    "partial": "yellow",
+    "not transferred": "yellow",
+}
 
 
 def headline(report: TransferReport) -> str:
