@@ -7,6 +7,16 @@ Every error raised by the composer derives from :class:`ComposeError`. The CLI p
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
+
+
+class Location(TypedDict, total=False):
+    """Where an error applies, as :class:`ComposeError` takes it (``raise E(msg, **where)``)."""
+
+    path: str | Path | None
+    line: int | None
+    layer: int | None
+    column: int | None
 
 
 class ComposeError(Exception):

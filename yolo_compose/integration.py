@@ -52,7 +52,7 @@ import importlib.machinery
 import importlib.util
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType, ModuleType, TracebackType
 from typing import Any
 
@@ -144,10 +144,12 @@ def make_adapter(yaml_name: str, target: str) -> type:
     """
     import torch
 
-    module_name, _, attr = target.partition(":")
+    from .modules.registry import import_target
+
+    module_name = target.partition(":")[0]
 
     def load_real() -> type:
-        return getattr(importlib.import_module(module_name), attr)
+        return import_target(target)
 
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
         real = load_real()
@@ -178,9 +180,11 @@ def _module_classes(target: str) -> list[type]:
     """
     import torch
 
-    module_name, _, attr = target.partition(":")
+    from .modules.registry import import_target
+
+    module_name = target.partition(":")[0]
     module = importlib.import_module(module_name)
-    classes = [getattr(module, attr)]
+    classes = [import_target(target)]
     if module_name.startswith("ultralytics."):  # ultralytics' own block: allow just that class
         return classes
     package = module_name.rpartition(".")[0]
@@ -212,7 +216,9 @@ def _allow_for_safe_load(targets: list[str]) -> list[str]:
         except Exception as exc:  # any import-time error of a user module
             failures.append(f"{target}: {exc}")
     allowed = set(torch.serialization.get_safe_globals())
-    new = [cls for cls in dict.fromkeys(classes) if cls not in allowed]
+    new: list[Callable[..., Any] | tuple[Callable[..., Any], str]] = [
+        cls for cls in dict.fromkeys(classes) if cls not in allowed
+    ]
     if new:
         torch.serialization.add_safe_globals(new)
     return failures
@@ -274,7 +280,7 @@ class _RegisteringLoader:
     every ``import yolo_compose`` (every static command) would pay for two base classes.
     """
 
-    def __init__(self, wrapped: Any) -> None:
+    def __init__(self, wrapped: importlib.abc.Loader) -> None:
         self.wrapped = wrapped
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:

@@ -37,7 +37,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 import yaml
@@ -72,6 +72,10 @@ class SkippedTensor:
     reason: str
 
 
+#: A layer's fate in a transfer: new (no base layer), removed (no new layer), or how much moved.
+TransferStatus = Literal["new", "removed", "transferred", "partial", "not transferred"]
+
+
 @dataclass
 class LayerTransfer:
     """One layer's fate: a base layer and its partner in the new model, or a new layer alone."""
@@ -84,7 +88,7 @@ class LayerTransfer:
     reason: str = ""  # why not everything was transferred
 
     @property
-    def status(self) -> str:
+    def status(self) -> TransferStatus:
         if self.old is None:
             return "new"
         if self.new is None:

@@ -64,12 +64,18 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .spec import INPUT, SECTIONS, ModelSpec
 
 #: JSON schema identifier of :meth:`DiffResult.to_dict`; bumped on any incompatible change.
 SCHEMA = "yolo-compose/diff/1"
+#: How an aligned layer pair, or a layer on one side only, differs (a LayerCost's kind).
+LayerChangeKind = Literal["inserted", "removed", "changed", "rewired"]
+#: How a top-level key or a comment differs between the two files.
+EntryChangeKind = Literal["added", "removed", "changed"]
+#: The fields of a row that a ChangedLayer compares (`from` is the wiring: a RewiredLayer).
+RowField = Literal["module", "repeats", "args"]
 
 # Costs in tenths, kept integral so that equal costs tie exactly (ties are broken on purpose).
 _REFINE_ROUNDS = 4
@@ -1007,7 +1013,7 @@ class RemovedLayer:
 class FieldChange:
     """One field (module, repeats or args) of an aligned layer that differs."""
 
-    field: str
+    field: RowField
     old: Any
     new: Any
 
@@ -1057,7 +1063,7 @@ class TopLevelChange:
     """A top-level key (or one entry of a top-level mapping, e.g. ``scales.n``) added, removed or changed."""
 
     key: str
-    kind: str  # "added" | "removed" | "changed"
+    kind: EntryChangeKind
     old: Any
     new: Any
     line: int | None  # in B, or in A for a removed key
@@ -1067,7 +1073,7 @@ class TopLevelChange:
 class CommentChange:
     """A comment added, removed or edited; ``layer`` is the B layer of a row comment."""
 
-    kind: str  # "added" | "removed" | "changed"
+    kind: EntryChangeKind
     old: str | None
     new: str | None
     line: int | None  # in B, or in A for a removed comment
@@ -1397,7 +1403,9 @@ def top_level_changes(a: ModelSpec, b: ModelSpec) -> list[TopLevelChange]:
     return changes
 
 
-def _value_change(name: str, in_a: bool, in_b: bool, old: Any, new: Any) -> tuple[str, str, Any, Any] | None:
+def _value_change(
+    name: str, in_a: bool, in_b: bool, old: Any, new: Any
+) -> tuple[str, EntryChangeKind, Any, Any] | None:
     """(key, kind, old, new) when a value was added, removed or changed; None when equal."""
     if in_a and not in_b:
         return (name, "removed", to_plain(old), None)
@@ -1451,7 +1459,7 @@ def comment_changes(a: ModelSpec, b: ModelSpec, pairs: Sequence[tuple[int, int]]
         la, lb = a.layers[i].line, b.layers[j].line
         old, new = a_comments.get(la) if la else None, b_comments.get(lb) if lb else None
         if old != new:
-            kind = "changed" if old and new else ("added" if new else "removed")
+            kind: EntryChangeKind = "changed" if old and new else ("added" if new else "removed")
             changes.append(CommentChange(kind, old, new, lb, j))
     a_rows = {layer.line for layer in a.layers}
     b_rows = {layer.line for layer in b.layers}
@@ -1522,7 +1530,7 @@ def load_model(argument: str, *, read_stdin: Callable[[], str], shown_as: str | 
 class LayerCost:
     """Params and GFLOPs of one differing layer on each side (None on the side it is missing from)."""
 
-    kind: str  # "inserted" | "removed" | "changed" | "rewired"
+    kind: LayerChangeKind
     a_index: int | None
     b_index: int | None
     module: str
@@ -1568,7 +1576,7 @@ def compare_costs(result: DiffResult, measure_a: Any, measure_b: Any, *, scale: 
     a_layers = {layer.index: layer for layer in measure_a.layers}
     b_layers = {layer.index: layer for layer in measure_b.layers}
 
-    def cost(kind: str, i: int | None, j: int | None, module: str) -> LayerCost:
+    def cost(kind: LayerChangeKind, i: int | None, j: int | None, module: str) -> LayerCost:
         la = a_layers.get(i) if i is not None else None
         lb = b_layers.get(j) if j is not None else None
         params = (la.params if la else None, lb.params if lb else None)
@@ -1578,7 +1586,9 @@ def compare_costs(result: DiffResult, measure_a: Any, measure_b: Any, *, scale: 
     ordered: list[tuple[float, LayerCost]] = []
     ordered += [(x.index, cost("inserted", None, x.index, x.node.module)) for x in result.inserted]
     ordered += [(x.before_b - 0.5, cost("removed", x.index, None, x.node.module)) for x in result.removed]
-    kinds = {(x.a_index, x.b_index): "rewired" for x in result.rewired}
+    kinds: dict[tuple[int, int], LayerChangeKind] = {
+        (x.a_index, x.b_index): "rewired" for x in result.rewired
+    }
     kinds.update({(x.a_index, x.b_index): "changed" for x in result.changed})
     for (i, j), kind in kinds.items():
         ordered.append((j, cost(kind, i, j, b_layers[j].module if j in b_layers else "")))

@@ -39,11 +39,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from ..errors import EditError, OutputExistsError
+from ..errors import EditError, Location, OutputExistsError
 from .address import resolve_layer, resolve_layers
 from .bases import Base, resolve_base, scaled_name
 from .files import STDIN, output_problem, read_input
@@ -67,6 +67,15 @@ if TYPE_CHECKING:
     from ..modules.registry import ModuleSpec
 
 
+#: What one edit does (a recipe's edits use the same words).
+EditAction = Literal["insert", "remove", "replace"]
+#: What a whole change did: its one edit's action, or "apply" for a recipe of several edits.
+ChangeAction = Literal["insert", "remove", "replace", "apply"]
+#: Which side of the layer its SPEC names an insert puts the new row.
+InsertPlacement = Literal["after", "before"]
+#: An edit's placement: an insert's side, "" for a remove or a replace (they act on the layer itself).
+Placement = Literal["after", "before", ""]
+
 REASON_READS_NEW = "reads the new layer"
 REASON_READS_INPUT = "reads the removed layer's input"
 REASON_SHIFTED = "its layer moved"
@@ -89,9 +98,9 @@ class Rewire:
 class EditStep:
     """One edit of a change: what it did, where (the input's index) and the rows it wrote."""
 
-    action: str  # "insert", "remove" or "replace"
+    action: EditAction
     module: str  # the module's CLI name ("" for remove)
-    placement: str  # "after", "before" or ""
+    placement: Placement
     target: int  # old index of the layer the SPEC named
     target_module: str
     new_indices: tuple[int, ...] = ()  # indices (after the whole change) of the rows it wrote
@@ -114,10 +123,10 @@ class EditResult:
     """What an insert or remove did: the edited spec and a report of every index that moved."""
 
     spec: ModelSpec
-    action: str  # "insert" or "remove"
+    action: ChangeAction
     target: int  # old index of the layer named by the SPEC
     target_module: str
-    placement: str  # "after", "before" or "" for remove
+    placement: Placement
     base: Base | None = None
     module: ModuleSpec | None = None
     new_index: int | None = None  # index of the inserted layer
@@ -218,9 +227,10 @@ def insert_layers(
     """
     module_spec = _module_spec(module)
     row_args = _checked_args(module_spec, args)
+    sides: tuple[tuple[InsertPlacement, Sequence[str | int]], ...] = (("after", after), ("before", before))
     planned = [
         Insertion(module_spec, row_args, placement, layer)
-        for placement, specs in (("after", after), ("before", before))
+        for placement, specs in sides
         for text in specs
         for layer in resolve_layers(spec, str(text))
     ]
@@ -235,7 +245,7 @@ class Insertion:
 
     module: ModuleSpec
     args: list[Any]
-    placement: str  # "after" or "before"
+    placement: InsertPlacement
     target: Layer
 
 
@@ -431,8 +441,8 @@ def replace_layer(
     _check_editable(spec)
     _check_replace(spec, target, module_spec)
     input_text = spec.text
-    repeats, _name, args_node = target.node.value[1:]
-    spaced = is_spaced(spec.text[slice(*spec.span(target.node))])
+    repeats, _name, args_node = target.row_node.value[1:]
+    spaced = is_spaced(spec.text[slice(*spec.span(target.row_node))])
     new_text = f"1, {module_spec.yaml_name}, {flow_text(list(row_args), spaced=spaced)}"
     start, end = spec.span(repeats)[0], spec.span(args_node)[1]
     spec.replace_text(apply_patches(spec.text, [Patch(start, end, new_text)]))
@@ -458,7 +468,7 @@ def replace_layer(
 
 def _check_replace(spec: ModelSpec, target: Layer, module: ModuleSpec) -> None:
     """A catalogue module reads one input: the replaced layer must be a single-input, non-head layer."""
-    where = {"path": spec.source, "line": target.line, "layer": target.index}
+    where: Location = {"path": spec.source, "line": target.line, "layer": target.index}
     if target.module in HEAD_MODULES:
         raise EditError(f"cannot replace {target.module}: it is the model's output head", **where)
     if target.is_multi_input:
@@ -516,9 +526,9 @@ def set_args(spec: ModelSpec, index: int, values: dict[int, Any]) -> bool:
     if args == list(layer.args) and all(type(a) is type(b) for a, b in zip(args, layer.args, strict=True)):
         return False
     _check_editable(spec)
-    node = layer.node.value[3]
+    node = layer.row_node.value[3]
     start, end = spec.span(node)
-    spaced = is_spaced(spec.text[slice(*spec.span(layer.node))])
+    spaced = is_spaced(spec.text[slice(*spec.span(layer.row_node))])
     spec.replace_text(apply_patches(spec.text, [Patch(start, end, flow_text(args, spaced=spaced))]))
     return True
 
@@ -713,7 +723,7 @@ def _check_insert_after(spec: ModelSpec, target: Layer) -> None:
 
 def _check_remove(spec: ModelSpec, target: Layer) -> None:
     """Only a single-input layer that is not the head, in a section that keeps a row, can go."""
-    where = {"path": spec.source, "line": target.line, "layer": target.index}
+    where: Location = {"path": spec.source, "line": target.line, "layer": target.index}
     if target.module in HEAD_MODULES:
         raise EditError(f"cannot remove {target.module}: it is the model's output head", **where)
     if target.is_multi_input:
@@ -770,7 +780,7 @@ def _rewrite_refs(
 
 def _ref_nodes(layer: Layer) -> list[yaml.Node]:
     """The scalar nodes of a layer's `from` entries, in order."""
-    node = layer.node.value[0]
+    node = layer.row_node.value[0]
     return list(node.value) if isinstance(node, yaml.SequenceNode) else [node]
 
 
@@ -788,7 +798,7 @@ def _renumber_comments(spec: ModelSpec, index_map: dict[int, int]) -> list[Patch
         new_index = index_map.get(layer.index)
         if new_index is None or new_index == layer.index:
             continue
-        digits = index_comment_digits(spec.text, spec.span(layer.node)[1])
+        digits = index_comment_digits(spec.text, spec.span(layer.row_node)[1])
         if digits is not None and digits[2] == layer.index:
             patches.append(Patch(digits[0], digits[1], str(new_index)))
     return patches

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import yaml
 
@@ -44,10 +44,10 @@ from ..modules.registry import find as find_registered
 from .bases import ultralytics_root
 from .files import STDIN, STDIN_NAME, read_input, write_output
 from .layout import Patch, apply_patches, index_comment_digits, line_start
-from .reader import BOM, check_graph, compose_all, construct, mark_position
+from .reader import BOM, MappingNodes, check_graph, compose_all, construct, mapping_nodes, mark_position
 from .recipe import provenance_drift
 from .rules import is_safe_activation
-from .spec import HEAD_MODULES, MULTI_INPUT_MODULES, SECTIONS, check_refs, is_int, parse_row
+from .spec import HEAD_MODULES, MULTI_INPUT_MODULES, SECTIONS, Layer, check_refs, is_int, parse_row
 from .templates import find_template
 
 # Limits: far above any real model, far below what exhausts a machine.
@@ -140,7 +140,10 @@ class Finding:
 class FindingCounts:
     """Errors and warnings of anything that holds a `findings` list (one file, or a whole run)."""
 
-    findings: list[Finding]
+    if TYPE_CHECKING:  # a subclass holds them as a field (FileReport) or computes them
+
+        @property
+        def findings(self) -> list[Finding]: ...
 
     @property
     def errors(self) -> list[Finding]:
@@ -332,14 +335,14 @@ def _stop(exc: YamlSyntaxError) -> _Stop:
     return _Stop(code, exc.message, exc.line or 1, exc.column or 1)
 
 
-def _looks_like_model(root: yaml.Node) -> bool:
+def _looks_like_model(root: yaml.Node) -> TypeGuard[yaml.MappingNode]:
     """A model YAML is a mapping with a `backbone` or a `head` key; any other YAML is not ours."""
     return isinstance(root, yaml.MappingNode) and any(
         isinstance(key, yaml.ScalarNode) and key.value in SECTIONS for key, _ in root.value
     )
 
 
-def _read_model(text: str) -> tuple[Any, yaml.Node] | None:
+def _read_model(text: str) -> tuple[Any, yaml.MappingNode] | None:
     """The model's values and root node, or None for a YAML that is not a model.
 
     The node graph is checked (tags, aliases) by the project's one reader before any value is
@@ -360,13 +363,6 @@ def _read_model(text: str) -> tuple[Any, yaml.Node] | None:
         return construct(models[0]), models[0]
     except YamlSyntaxError as exc:
         raise _stop(exc) from None
-
-
-def _mapping_nodes(node: yaml.Node) -> dict[Any, tuple[yaml.Node, yaml.Node]]:
-    """Key value -> (key node, value node) of a mapping node; the last duplicate wins, as in PyYAML."""
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {key.value: (key, value) for key, value in node.value if isinstance(key, yaml.ScalarNode)}
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -406,7 +402,7 @@ def _check_duplicate_keys(root: yaml.MappingNode, out: _Collector) -> None:
         seen.add(key.value)
 
 
-def _check_top_level(data: dict, nodes: dict, out: _Collector) -> list[str]:
+def _check_top_level(data: dict[str, Any], nodes: MappingNodes, out: _Collector) -> list[str]:
     """Types and bounds of the top-level keys; returns the scale letters."""
 
     def node(key: str) -> Any:
@@ -438,7 +434,7 @@ def _check_top_level(data: dict, nodes: dict, out: _Collector) -> list[str]:
     return _check_scales(data, node("scales"), node("scale"), out)
 
 
-def _check_scales(data: dict, scales_node: Any, scale_node: Any, out: _Collector) -> list[str]:
+def _check_scales(data: dict[str, Any], scales_node: Any, scale_node: Any, out: _Collector) -> list[str]:
     """`scales:` maps a letter to [depth, width, max_channels]; `scale:` must name one of them."""
     if "scales" not in data:
         return []
@@ -447,7 +443,7 @@ def _check_scales(data: dict, scales_node: Any, scale_node: Any, out: _Collector
         out.add("YC011", f"scales must map scale letters to [depth, width, max_channels], got {scales!r}",
                 scales_node)
         return []
-    entries = _mapping_nodes(scales_node)
+    entries = mapping_nodes(scales_node)
     letters: list[str] = []
     for letter, value in scales.items():
         where = entries[letter][1] if letter in entries else scales_node
@@ -484,11 +480,11 @@ def _check_activation(value: Any, node: Any, out: _Collector) -> None:
 class _Row:
     """A row that passed the shape check, with its nodes for positions."""
 
-    layer: Any  # spec.Layer
+    layer: Layer
     node: yaml.SequenceNode
 
 
-def _check_sections(data: dict, nodes: dict, out: _Collector) -> list[_Row] | None:
+def _check_sections(data: dict[str, Any], nodes: MappingNodes, out: _Collector) -> list[_Row] | None:
     """Both sections present as lists of rows; returns the rows whose shape is right."""
     missing = [name for name in SECTIONS if name not in data]
     if missing:
@@ -520,7 +516,8 @@ def _check_sections(data: dict, nodes: dict, out: _Collector) -> list[_Row] | No
 
 def _item_node(row: _Row, item: int) -> yaml.Node:
     """Node of item `item` (0 from, 1 repeats, 2 module, 3 args) of a row."""
-    return row.node.value[item]
+    node: yaml.Node = row.node.value[item]
+    return node
 
 
 def _check_refs(rows: list[_Row], out: _Collector) -> bool:
@@ -650,16 +647,16 @@ def _check_index_comments(rows: list[_Row], text: str, out: _Collector) -> None:
                 (row.node.end_mark.line + 1, column), Patch(start, stop, str(row.layer.index)))
 
 
-def _lint_model(data: dict, root: yaml.Node, text: str, names: KnownNames, report: FileReport,
-                out: _Collector) -> None:
+def _lint_model(data: dict[str, Any], root: yaml.MappingNode, text: str, names: KnownNames,
+                report: FileReport, out: _Collector) -> None:
     """Every check of a model document; records its scales and layer lines on the report."""
-    nodes = _mapping_nodes(root)
+    nodes = mapping_nodes(root)
     _check_duplicate_keys(root, out)
     report.scales = _check_top_level(data, nodes, out)
     rows = _check_sections(data, nodes, out)
     if rows is None:
         return
-    report.layer_lines = {row.layer.index: row.layer.line for row in rows}
+    report.layer_lines = {row.layer.index: row.node.start_mark.line + 1 for row in rows}
     _check_refs(rows, out)
     kinds = [_check_module_name(row, names, out) for row in rows]
     for row, kind in zip(rows, kinds, strict=True):

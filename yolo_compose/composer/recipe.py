@@ -41,13 +41,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ComposeError
+from ..errors import ComposeError, Location
 from .bases import Base
 from .edit import (
     REASON_CROSSES,
     REASON_READS_INPUT,
     REASON_READS_NEW,
     REASON_SHIFTED,
+    EditAction,
     EditResult,
     EditStep,
     Rewire,
@@ -59,10 +60,10 @@ from .edit import (
     set_args,
 )
 from .files import read_input
-from .reader import mapping_nodes, read_document
-from .spec import ModelSpec
+from .reader import MappingNodes, mapping_nodes, read_document
+from .spec import Layer, ModelSpec
 
-ACTIONS = ("insert", "remove", "replace")
+ACTIONS: tuple[EditAction, ...] = ("insert", "remove", "replace")
 _KEYS = {"name", "description", "base", "bases", "where", "scales", "imgsz", "params", "edits"}
 _EDIT_KEYS = {"insert": {"after", "before", "args"}, "replace": {"with", "args"}, "remove": set()}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
@@ -81,7 +82,7 @@ class RecipeError(ComposeError):
 class RecipeEdit:
     """One edit of a recipe, as written (placeholders filled in), with its line in the recipe."""
 
-    action: str
+    action: EditAction
     line: int
     target: str = ""  # remove/replace: the SPEC
     module: str = ""  # insert/replace: the module
@@ -174,7 +175,7 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _imgsz(value: Any, path: str, nodes: dict) -> int | None:
+def _imgsz(value: Any, path: str, nodes: MappingNodes) -> int | None:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 32 or value % 32:
@@ -201,7 +202,7 @@ def _fill(value: Any, values: dict[str, str], path: str, line: int) -> Any:
 
 def _read_edit(item: Any, line: int, path: str, values: dict[str, str]) -> RecipeEdit:
     """One item of `edits:`, checked: exactly one action, only the keys that action takes."""
-    where = {"path": path, "line": line}
+    where: Location = {"path": path, "line": line}
     if not isinstance(item, dict):
         raise RecipeError(f"an edit is a mapping such as {{insert: halo, after: SPPF}}, got {item!r}",
                           **where)
@@ -323,7 +324,7 @@ def combine(spec: ModelSpec, results: list[EditResult], input_text: str) -> Edit
 
 
 def _rewired_between(
-    base_layers: list, spec: ModelSpec, index_map: dict[int, int], inserted: set[int]
+    base_layers: list[Layer], spec: ModelSpec, index_map: dict[int, int], inserted: set[int]
 ) -> list[Rewire]:
     """Every `from` of a kept layer whose text or layer changed between the base and the result."""
     changes = []
@@ -422,8 +423,8 @@ def provenance_drift(
         return 1, f"the first line names recipe {ref!r}, which no longer applies: {exc}"
     _keep_filled_args(result, text)
     made_by = header.group("version"), header.group("base")
-    line = provenance_line(*made_by, result.source_text, header.group("by"))
-    expected = with_provenance(result.dump(), line)
+    first_line = provenance_line(*made_by, result.source_text, header.group("by"))
+    expected = with_provenance(result.dump(), first_line)
     if expected == text:
         return None
     line = _first_difference(text, expected)

@@ -19,11 +19,17 @@ import importlib
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import UnknownModuleError
 
 ENTRY_POINT_GROUP = "yolo_compose.modules"
+
+#: How a module's cost grows with the pixels N = H*W of its feature map.
+Complexity = Literal["O(N)", "O(N^2)"]
+#: What the composer fills an arg from: "w"/"h" the feature map's width/height, "size" one int for
+#: a square map, "" nothing (the user's value or the default).
+Resolution = Literal["", "w", "h", "size"]
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,8 @@ class ArgSpec:
     type: str  # "int", "float", "bool", "list[int]", ...
     default: Any
     help: str
-    #: Non-empty when the composer fills it from imgsz and the stride at the insertion point:
-    #: "w" = feature-map width, "h" = feature-map height, "size" = one int for a square map.
-    resolution: str = ""
+    #: Non-empty when the composer fills it from imgsz and the stride at the insertion point.
+    resolution: Resolution = ""
     #: False for an option a default row leaves out (``zero_init``: written only when it is set,
     #: so a plain insert writes the paper's row, ``[2, 1, 4, 0]``).
     in_default_row: bool = True
@@ -117,7 +122,7 @@ class ModuleSpec:
     args: tuple[ArgSpec, ...] = ()
     aliases: tuple[str, ...] = ()
     yaml_aliases: tuple[str, ...] = ()  # other YAML class names users write for it
-    complexity: str = "O(N)"  # in pixels N = H*W of the feature map: "O(N)" or "O(N^2)"
+    complexity: Complexity = "O(N)"
     levels: tuple[str, ...] = ("P3", "P4", "P5")  # recommended pyramid levels
     size_constraints: str = "any H, W"
     amp_notes: str = ""
@@ -156,8 +161,20 @@ class ModuleSpec:
 
     def load_class(self) -> type:
         """Import and return the nn.Module class (this is where torch gets imported)."""
-        module_name, _, attr = self.target.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return import_target(self.target)
+
+
+def import_target(target: str) -> type:
+    """The class a ``"package.module:ClassName"`` target names, imported now.
+
+    Raises ImportError/AttributeError as the import does, TypeError when the name is not a class
+    (an entry point naming a function, say): ultralytics can only build a class.
+    """
+    module_name, _, attr = target.partition(":")
+    found = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(found, type):
+        raise TypeError(f"{target} names a {type(found).__name__}, not a class")
+    return found
 
 
 def normalize(name: str) -> str:

@@ -111,5 +111,6 @@ def print_table(console: Console, table: Table, title: str = "") -> None:
         if segments:
             last = segments[-1]
             segments[-1] = type(last)(last.text.rstrip(), last.style, last.control)
-        console.print(Text.assemble(*((s.text, s.style) for s in segments if not s.control)), soft_wrap=True)
+        console.print(Text.assemble(*((s.text, s.style or "") for s in segments if not s.control)),
+                      soft_wrap=True)
 
