@@ -16,7 +16,7 @@ from unittest import mock
 
 import _diff_reference as reference
 from _diff_checks import apply_diff
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from yolo_compose.composer import diff
@@ -146,8 +146,18 @@ def test_script_helpers_build_what_they_say():
     assert same_graph(remove(b, 2), a)
 
 
+PLATEAU_CASE = (  # remove layer 1, change 2 and 3, insert one: the pair 1-1 must slide to 2-1 first
+    [Node("Conv", 1, [16], (INPUT,), False), Node("C2f", 1, [32], (0,), False),
+     Node("C2f", 1, [48], (1,), False), Node("Conv", 1, [64], (1,), False)],
+    [Node("Conv", 1, [16], (INPUT,), False), Node("C2f", 1, [64], (0,), False),
+     Node("Conv", 1, [128], (0,), False), Node("New1", 1, [16], (2,), False)],
+    ["remove", "insert", "change", "change"],
+)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edited())
+@example(PLATEAU_CASE)
 def test_diff_recovers_an_edit_script_no_longer_than_the_one_applied(case):
     a, b, script = case
     result = diff_nodes(a, b)
@@ -190,9 +200,13 @@ def anchored_everywhere():
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ANY_EDIT)
-def test_small_inputs_align_exactly_as_the_whole_table_search_did(case):
+@example(PLATEAU_CASE)
+def test_small_inputs_align_as_the_whole_table_search_did_or_shorter(case):
+    """Exactly the old search's alignment, unless the two-step moves it lacked (a slide with the
+    freed row filled) shortened the script from where the old climb stopped."""
     a, b, _ = case
-    assert align_nodes(a, b) == reference.align_nodes(a, b)
+    new, old = align_nodes(a, b), reference.align_nodes(a, b)
+    assert new == old or script_size(a, b, new) < reference.script_size(a, b, old)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

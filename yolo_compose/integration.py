@@ -54,7 +54,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType, ModuleType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 TASKS_MODULE = "ultralytics.nn.tasks"
 #: Keys of a final ultralytics checkpoint that hold no model (see :func:`checkpoint_dict`).
@@ -272,7 +272,13 @@ def register_with_ultralytics(tasks: ModuleType | None = None) -> dict[str, str]
 # --- registering when ultralytics gets imported -----------------------------------------------
 
 
-class _RegisteringLoader:
+if TYPE_CHECKING:
+    from importlib.abc import Loader as _LoaderProtocol
+else:
+    _LoaderProtocol = object
+
+
+class _RegisteringLoader(_LoaderProtocol):
     """Wraps the loader of ``ultralytics.nn.tasks``: executes it, then registers our modules.
 
     The import system's loader and finder protocols are duck-typed, so neither class here derives
@@ -280,7 +286,7 @@ class _RegisteringLoader:
     every ``import yolo_compose`` (every static command) would pay for two base classes.
     """
 
-    def __init__(self, wrapped: importlib.abc.Loader) -> None:
+    def __init__(self, wrapped: _LoaderProtocol) -> None:
         self.wrapped = wrapped
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:

@@ -766,19 +766,54 @@ class _Search:
             self._climb(lo, hi, _MAX_RUN)
 
     def _climb(self, lo: int, hi: int | None, max_run: int | None) -> None:
-        """Improve pairs[lo:hi] (all of them for None) until no candidate there shortens the script."""
-        improved = True
-        while improved and self.size > self.problem.lower_bound:
-            improved = False
+        """Improve pairs[lo:hi] (all of them for None) until no candidate there shortens the script.
+
+        The one-step candidates come first; only where none of them helps are the two-step ones
+        tried (see _slides_with_fill), so every alignment the one-step climb already left at its
+        shortest is left exactly as it was.
+        """
+        while self.size > self.problem.lower_bound:
             end = len(self.pairs) if hi is None else hi
-            for k0, k1, block in self._candidates(lo, end, max_run):
-                move = self._score(k0, k1, block)
-                if move is not None and move.delta < 0:
-                    self._take(k0, k1, block, move)
-                    if hi is not None:
-                        hi += len(block) - (k1 - k0)
-                    improved = True
-                    break
+            grown = self._take_first(self._candidates(lo, end, max_run))
+            if grown is None:
+                grown = self._take_first(self._slides_with_fill(lo, end))
+            if grown is None:
+                return
+            if hi is not None:
+                hi += grown
+
+    def _take_first(self, candidates: Iterator[tuple[int, int, Pairs]]) -> int | None:
+        """Take the first candidate that shortens the script; the change in the number of pairs."""
+        for k0, k1, block in candidates:
+            move = self._score(k0, k1, block)
+            if move is not None and move.delta < 0:
+                self._take(k0, k1, block, move)
+                return len(block) - (k1 - k0)
+        return None
+
+    def _slides_with_fill(self, lo: int, hi: int) -> Iterator[tuple[int, int, Pairs]]:
+        """A pair slid by one row on one side, with the row it frees paired at once.
+
+        Sliding a pair onto the next row often costs nothing by itself (the same change, now
+        to the other row) while the pair it makes possible, the rows just past it, is what
+        shortens the script: two steps through a plateau that a climb of single steps never
+        crosses. Pair ``(i, j)`` becomes ``(i + 1, j)`` and ``(i + 2, j + 1)``, or mirrored, on
+        either side and in either direction, wherever those rows are free and compatible.
+        """
+        pairs, compatible = self.pairs, self.problem.compatible
+        n, m = self.problem.n, self.problem.m
+        for k in range(lo, hi):
+            i, j = pairs[k]
+            low = pairs[k - 1] if k else (-1, -1)
+            high = pairs[k + 1] if k + 1 < len(pairs) else (n, m)
+            for di, dj in ((1, 0), (0, 1)):  # slide forward on A or on B, fill behind the new pair
+                slid, fill = (i + di, j + dj), (i + di + 1, j + dj + 1)
+                if fill[0] < high[0] and fill[1] < high[1] and compatible(*slid) and compatible(*fill):
+                    yield k, k + 1, [slid, fill]
+            for di, dj in ((1, 0), (0, 1)):  # slide back on A or on B, fill before the new pair
+                slid, fill = (i - di, j - dj), (i - di - 1, j - dj - 1)
+                if fill[0] > low[0] and fill[1] > low[1] and compatible(*slid) and compatible(*fill):
+                    yield k, k + 1, [fill, slid]
 
     def _windows(self) -> list[tuple[int, int]]:
         """Ranges of pair indices within _WINDOW of a defect, merged, cut to _MAX_WINDOW pairs."""

@@ -96,7 +96,7 @@ REWIRE_COLUMNS = ("layer", "was", "module", "from", "why")
 
 def rewire_rows(rewired: list[Rewire]) -> list[tuple[str, ...]]:
     """The references the edit rewrote or redirected, one row each, in REWIRE_COLUMNS order."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for item in rewired:
         ref = (
             f"{item.old_ref} -> {item.new_ref}"
