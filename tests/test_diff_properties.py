@@ -12,6 +12,8 @@ heuristic and only completeness is required.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from unittest import mock
 
 import _diff_reference as reference
@@ -19,7 +21,6 @@ from _diff_checks import apply_diff
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from yolo_compose.composer import diff
 from yolo_compose.composer.diff import (
     Alignment,
     Node,
@@ -28,6 +29,10 @@ from yolo_compose.composer.diff import (
     same_graph,
     script_size,
 )
+from yolo_compose.composer.diff import anchors as diff_anchors
+from yolo_compose.composer.diff import graph as diff_graph
+from yolo_compose.composer.diff import problem as diff_problem
+from yolo_compose.composer.diff import search as diff_search
 from yolo_compose.composer.spec import INPUT
 
 MODULES = ["Conv", "C2f", "SPPF", "nn.Upsample"]
@@ -193,9 +198,11 @@ def test_a_graph_against_itself_is_the_same_graph(a):
 ANY_EDIT = st.one_of(edited(), edited(distinct=False, copies=True), edited(copies=True), edited(max_ops=8))
 
 
-def anchored_everywhere():
+@contextlib.contextmanager
+def anchored_everywhere() -> Iterator[None]:
     """The anchored path at any size: no exact-size shortcut, every region searched for anchors."""
-    return mock.patch.multiple(diff, _EXACT_ROWS=0, _SETTLED_GAP_CELLS=0)
+    with mock.patch.object(diff_problem, "EXACT_ROWS", 0), mock.patch.object(diff_anchors, "_SETTLED_GAP_CELLS", 0):
+        yield
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -230,7 +237,7 @@ def test_graphs_past_the_exact_size_are_anchored_and_no_worse(case):
     """Above _EXACT_ROWS rows the anchored path runs as shipped; the old search (about a second
     per pair at this size) finds no shorter script."""
     a, b, _ = case
-    assert max(len(a), len(b)) > diff._EXACT_ROWS
+    assert max(len(a), len(b)) > diff_problem.EXACT_ROWS
     result = diff_nodes(a, b)
     assert same_graph(apply_diff(a, result), b)
     assert result.edit_count <= reference.script_size(a, b, reference.align_nodes(a, b))
@@ -259,10 +266,10 @@ def test_the_local_search_keeps_its_size_exact_from_any_start(case):
     """Each move is scored by what it changes, not by re-scoring the table: the size it tracks
     must still be the exact size of where it ends, and never above where it started."""
     a, b, align = case
-    problem = diff._Problem(a, b)
+    problem = diff_problem.Problem(a, b)
     pairs = sorted(align.a_to_b.items())
     pairs = [(i, j) for i, j in pairs if problem.compatible(i, j)]
-    search = diff._Search(problem, pairs)
+    search = diff_search.Search(problem, pairs)
     start = search.size
     assert start == script_size(a, b, Alignment.from_pairs(pairs))
     search.run()
@@ -274,6 +281,6 @@ def test_aligning_never_freezes_a_value_again():
     a = [Node("Conv", 1, [16 * (i % 5), 3, 2], (i - 1,) if i else (INPUT,), False) for i in range(80)]
     b = [*a[:40], Node("HaloAttention", 1, [2, 1], (39,), False),
          *[_shift(n, lambda s: s + 1 if s >= 40 else s) for n in a[40:]]]
-    with mock.patch.object(diff, "freeze", side_effect=AssertionError("froze during alignment")):
+    with mock.patch.object(diff_graph, "freeze", side_effect=AssertionError("froze during alignment")):
         align = align_nodes(a, b)
     assert sorted(set(range(len(b))) - set(align.b_to_a)) == [40]
