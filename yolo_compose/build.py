@@ -84,7 +84,7 @@ try:
     from .composer.bases import guess_scale, scaled_name
     from .composer.edit import set_args
     from .composer.rules import is_safe_activation
-    from .errors import BuildError
+    from .errors import BuildError, Hint, Param
     from .flops import FlopCounter
     from .integration import STRIDE_PROBE, probe_sizes
 finally:
@@ -638,7 +638,7 @@ def choose_scale(edit: EditResult, scale: str | None) -> str:
     scales = list(edit.spec.scales)
     chosen = scale or (edit.base.scale if edit.base is not None else "") or (scales[0] if scales else "")
     if scales and chosen not in scales:
-        raise BuildError(f"--scale {chosen!r} is not in the model's scales ({', '.join(scales)})")
+        raise BuildError(f"{chosen!r} is not in the model's scales ({', '.join(scales)})", param=Param.scale)
     return chosen
 
 
@@ -678,8 +678,9 @@ def check_replaced_shapes(edit: EditResult, base: ModelMeasure, scale: str) -> N
         raise BuildError(
             f"layer {index}: cannot replace {old.module} with {module.yaml_name}: {old.module} maps "
             f"{old.in_shape} to {old.out_shape} at scale {scale or '-'}, and {module.yaml_name} keeps its "
-            f"input's shape; insert it instead: yolo-compose insert {module.name} --after {old.index} "
-            f"--base {base_name}"
+            f"input's shape",
+            hint=Hint.insert_instead,
+            hint_values={"module": module.name, "index": old.index, "base": base_name},
         )
 
 

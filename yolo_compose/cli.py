@@ -103,8 +103,10 @@ AllScalesOption = Annotated[bool, typer.Option("--all-scales", help="Build every
 
 
 def fail(exc: ComposeError) -> NoReturn:
-    """Print a library error as one line on stderr and exit with its code."""
-    print_error(str(exc))
+    """Print a library error as one line on stderr, in the CLI's words, and exit with its code."""
+    from .render.errors import cli_error_line
+
+    print_error(cli_error_line(exc))
     raise typer.Exit(exc.exit_code) from None
 
 
