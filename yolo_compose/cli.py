@@ -53,6 +53,9 @@ def _root(
 
     Example: yolo-compose insert halo --after 8 --base yolo11n
     """
+    from .integration import prepare_process
+
+    prepare_process()  # a run's environment and quiet imports; importing the library sets none
 
 
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$")
