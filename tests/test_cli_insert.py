@@ -180,7 +180,7 @@ def test_each_bad_file_gets_its_own_message_and_no_output(tmp_path: Path, case: 
         ),
         (
             ("insert", "halo", "--after", "8", "--base", "yolo11n", "--args", "2, 1"),
-            "error: --args '2, 1' is not valid JSON: Extra data (e.g. --args '[2, 1]')",
+            "error: --args: '2, 1' is not valid JSON: Extra data (a list such as '[2, 1]')",
         ),
         (
             ("remove", "Concat:1", "--base", "yolo11n"),
@@ -264,7 +264,7 @@ def test_no_build_says_which_trained_size_args_kept_their_defaults(tmp_path: Pat
                    cwd=tmp_path)
     assert mhsa.returncode == 0, mhsa.stderr
     warnings = json.loads(mhsa.stdout)["warnings"]
-    assert any("width=20, height=20" in w and "--no-build" in w for w in warnings), warnings
+    assert any("width=20, height=20" in w and "a build fills them" in w for w in warnings), warnings
 
     halo = run_cli("insert", "halo", "--after", "SPPF", "--base", "yolo11n", "--no-build", "--json",
                    cwd=tmp_path)

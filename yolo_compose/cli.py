@@ -54,6 +54,9 @@ def _root(
 
     Example: yolo-compose insert halo --after 8 --base yolo11n
     """
+    from .integration import prepare_process
+
+    prepare_process()  # a run's environment and quiet imports; importing the library sets none
 
 
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$")
@@ -104,8 +107,10 @@ AllScalesOption = Annotated[bool, typer.Option("--all-scales", help="Build every
 
 
 def fail(exc: ComposeError) -> NoReturn:
-    """Print a library error as one line on stderr and exit with its code."""
-    print_error(str(exc))
+    """Print a library error as one line on stderr, in the CLI's words, and exit with its code."""
+    from .render.errors import cli_error_line
+
+    print_error(cli_error_line(exc))
     raise typer.Exit(exc.exit_code) from None
 
 

@@ -307,6 +307,9 @@ def _failure(exc: BaseException, stage: BuildStage, scale: str | None, source_na
 
 def child_main(stdin: Iterable[str] | None = None) -> int:
     """Entry point of the build child: read one JSON request, print one JSON verdict."""
+    from .integration import prepare_process
+
+    prepare_process()
     request = json.loads("".join(stdin if stdin is not None else sys.stdin))
     _die_with_parent(request.get("parent_pid"))
     _limit_time(request.get("timeout_s"))

@@ -44,7 +44,7 @@ import yaml
 
 from . import integration
 from .build import build_from_dict, parse_model_dict
-from .errors import CheckpointError, OutputExistsError
+from .errors import CheckpointError, Hint, OutputExistsError, Param
 
 if TYPE_CHECKING:
     from .composer.edit import EditResult
@@ -158,9 +158,7 @@ def checkpoint_target(yaml_path: Path, *, force: bool) -> Path:
     """Where `insert`/`remove --weights` write the checkpoint: beside the YAML, ``<stem>.pt``."""
     path = yaml_path.with_suffix(".pt")
     if path.exists() and not force:
-        raise OutputExistsError(
-            f"output {str(path)!r} exists; pass --force to overwrite it or -o another name"
-        )
+        raise OutputExistsError(f"output {str(path)!r} exists", hint=Hint.overwrite)
     return path
 
 
@@ -183,7 +181,7 @@ def load_checkpoint(path: str | Path, *, trust_checkpoint: bool = False) -> dict
             with integration.safe_checkpoint_load(str(path)):
                 ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(_refusal(exc), path=path) from None
+        raise CheckpointError(_refusal(exc), path=path, hint=Hint.trust_checkpoint) from None
     except (ImportError, AttributeError) as exc:  # a trusted pickle naming a class that is not here
         raise CheckpointError(f"cannot unpickle the checkpoint: {exc}", path=path) from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
@@ -200,10 +198,7 @@ def _refusal(exc: pickle.UnpicklingError) -> str:
     """The one line for a checkpoint that restricted unpickling refused, naming what it needs."""
     found = _UNSAFE_GLOBAL.search(str(exc))
     needs = f"needs {found.group(1)}" if found else "needs something"
-    return (
-        f"refusing to unpickle: the checkpoint {needs}, which restricted loading does not allow "
-        f"(pass --trust-checkpoint only for a file you trust: unpickling can run code)"
-    )
+    return f"refusing to unpickle: the checkpoint {needs}, which restricted loading does not allow"
 
 
 def file_sha256(path: Path) -> str:
@@ -678,7 +673,8 @@ def transfer_edit_checkpoint(
 
     target = checkpoint_target(yaml_target, force=force)
     if edit.base is None:
-        raise CheckpointError("--weights needs the edit's base YAML to check the checkpoint against")
+        raise CheckpointError("a transfer needs the edit's base YAML to check the checkpoint against",
+                              param=Param.weights)
     transfer = transfer_for_edit(
         weights,
         edit.spec.dump(),
@@ -736,13 +732,9 @@ def transfer_to_yaml(
     base = resolve_base(model)
     target = Path(output) if output else Path(f"{Path(base.name).stem}.pt")
     if target.exists() and target.resolve() == Path(checkpoint).resolve():
-        raise OutputExistsError(
-            f"output {str(target)!r} is the input checkpoint; choose another name with -o"
-        )
+        raise OutputExistsError(f"output {str(target)!r} is the input checkpoint", hint=Hint.other_output)
     if target.exists() and not force:
-        raise OutputExistsError(
-            f"output {str(target)!r} exists; pass --force to overwrite it or -o another name"
-        )
+        raise OutputExistsError(f"output {str(target)!r} exists", hint=Hint.overwrite)
     if not target.parent.is_dir():
         raise OutputExistsError(f"output folder {str(target.parent)!r} does not exist")
     name = base.name if base.bundled else Path(model).name

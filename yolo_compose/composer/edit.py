@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from ..errors import EditError, Location, OutputExistsError
+from ..errors import EditError, Hint, Location, OutputExistsError, Param
 from .address import resolve_layer, resolve_layers
 from .bases import Base, resolve_base, scaled_name
 from .files import STDIN, output_problem, read_input
@@ -206,7 +206,7 @@ def insert_layer(
     UnknownModuleError with a message that names the values.
     """
     if (after is None) == (before is None):
-        raise EditError("give exactly one of --after SPEC or --before SPEC")
+        raise EditError("give exactly one of after or before (a SPEC each)")
     afters = [] if after is None else [after]
     return insert_layers(spec, module, after=afters, before=[] if before is None else [before], args=args)
 
@@ -235,7 +235,7 @@ def insert_layers(
         for layer in resolve_layers(spec, str(text))
     ]
     if not planned:
-        raise EditError("give --after SPEC or --before SPEC (either may be repeated)")
+        raise EditError("an insert needs a place", hint=Hint.give_place)
     return insert_many(spec, planned)
 
 
@@ -590,7 +590,7 @@ def note_unfilled_resolution(edit: EditResult) -> None:
     listed = found[0][1] if len(found) == 1 else "; ".join(f"layer {i}: {args}" for i, args in found)
     edit.warnings.append(
         f"not built, so the trained-size args keep their defaults ({listed}); "
-        "build (drop --no-build) to fill them from --imgsz and the stride at the insertion point"
+        "a build fills them from the image size and the stride at the insertion point"
     )
 
 
@@ -635,13 +635,14 @@ def parse_args_json(text: str) -> list[Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise EditError(f"--args {text[:80]!r} is not valid JSON: {exc.msg} (e.g. --args '[2, 1]')") from None
+        raise EditError(f"{text[:80]!r} is not valid JSON: {exc.msg} (a list such as '[2, 1]')",
+                        param=Param.args) from None
     except RecursionError:
         value = None
     if value is None or _nesting(value) > MAX_ARGS_NESTING:
-        raise EditError(f"--args nests lists deeper than {MAX_ARGS_NESTING} levels")
+        raise EditError(f"lists nest deeper than {MAX_ARGS_NESTING} levels", param=Param.args)
     if not isinstance(value, list):
-        raise EditError(f"--args must be a JSON list such as [2, 1], got {text[:80]!r}")
+        raise EditError(f"must be a JSON list such as [2, 1], got {text[:80]!r}", param=Param.args)
     return value
 
 
@@ -979,13 +980,11 @@ def output_target(output: str | None, default_name: str, *, source: str | None, 
         return None
     path = Path(output) if output else Path(default_name)
     if source is not None and path.exists() and path.resolve() == Path(source).resolve():
-        raise OutputExistsError(f"output {str(path)!r} is the input file; choose another name with -o")
+        raise OutputExistsError(f"output {str(path)!r} is the input file", hint=Hint.other_output)
     if path.is_dir():
-        raise OutputExistsError(f"output {str(path)!r} is a directory; give a file name with -o")
+        raise OutputExistsError(f"output {str(path)!r} is a directory", hint=Hint.output_file)
     if path.exists() and not force:
-        raise OutputExistsError(
-            f"output {str(path)!r} exists; pass --force to overwrite it or -o another name"
-        )
+        raise OutputExistsError(f"output {str(path)!r} exists", hint=Hint.overwrite)
     if not path.parent.is_dir():
         raise OutputExistsError(f"output folder {str(path.parent)!r} does not exist")
     problem = output_problem(path)

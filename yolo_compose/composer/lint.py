@@ -107,7 +107,7 @@ CODES: dict[str, Code] = {
         Code("YC031", _E, "module name is a non-layer global of ultralytics.nn.tasks (it would be called)"),
         Code("YC032", _E, "args do not match the module's schema"),
         Code("YC033", _E, "size out of bounds: repeats, channels, multiples, nc or layers too many"),
-        Code("YC034", _W, "a TorchVision layer downloads pretrained weights when built (--build refuses it)"),
+        Code("YC034", _W, "a TorchVision layer downloads pretrained weights when built (a build refuses it)"),
         Code("YC040", _E, "`activation:` is not a plain nn.Activation(...) call; ultralytics eval()s it"),
         Code("YC050", _W, "a layer's output is never used"),
         Code("YC051", _W, "a `# N` index comment disagrees with the layer's index (fixable)"),
@@ -580,7 +580,7 @@ def _check_module_name(row: _Row, names: KnownNames, out: _Collector) -> str | N
                 "ultralytics would call it with the row's args", where)
         return None
     out.add("YC030", f"{prefix}unknown module {module!r}{_suggest(module, [*names.layers, *names.ours])}"
-            "; --import a package that registers it if it is yours", where)
+            "; if it is yours, import the package that registers it", where)
     return None
 
 
@@ -619,7 +619,7 @@ def _check_torchvision_weights(row: _Row, out: _Collector) -> None:
     if weights not in _NO_WEIGHTS:
         where = _item_node(row, 3).value[2] if len(args) > 2 else _item_node(row, 3)
         out.add("YC034", f"layer {row.layer.index}: TorchVision loads pretrained weights {weights!r} "
-                "from the internet when built; --build will not build this file", where)
+                "from the internet when built; the build tier will not build this file", where)
 
 
 def _check_head_and_usage(rows: list[_Row], out: _Collector) -> None:

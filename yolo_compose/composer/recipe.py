@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ComposeError, Location
+from ..errors import ComposeError, Hint, Location
 from .bases import Base
 from .edit import (
     REASON_CROSSES,
@@ -90,14 +90,14 @@ class RecipeEdit:
     before: tuple[str, ...] = ()
     args: list[Any] | None = None
 
-    def command(self) -> str:
-        """The edit as the CLI would be told it: ``insert halo --after SPPF``."""
+    def described(self) -> str:
+        """The edit in words, for messages: ``insert halo after SPPF``, ``replace C3k2 with cbam``."""
         if self.action == "remove":
             return f"remove {self.target}"
         if self.action == "replace":
-            return f"replace {self.target} --with {self.module}"
-        targets = [f"--after {t}" for t in self.after] + [f"--before {t}" for t in self.before]
-        return " ".join(["insert", self.module, *targets])
+            return f"replace {self.target} with {self.module}"
+        places = [f"after {t}" for t in self.after] + [f"before {t}" for t in self.before]
+        return f"insert {self.module} {', '.join(places)}"
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ def apply_recipe(recipe: Recipe, base: str | Path | None = None, *, scale: str |
     """
     chosen = base if base is not None else recipe.base
     if chosen is None:
-        raise RecipeError(f"recipe {recipe.name!r} names no base; pass --base", path=recipe.path)
+        raise RecipeError(f"recipe {recipe.name!r} names no base", path=recipe.path, hint=Hint.give_base)
     resolved, spec = load_base(chosen)
     input_text = spec.text
     results = []
@@ -252,7 +252,7 @@ def apply_recipe(recipe: Recipe, base: str | Path | None = None, *, scale: str |
             results.append(_apply_edit(spec, edit))
         except ComposeError as exc:
             raise RecipeError(
-                f"edit {number} `{edit.command()}` does not fit base {resolved.name}: {exc}",
+                f"edit {number} `{edit.described()}` does not fit base {resolved.name}: {exc}",
                 path=recipe.path, line=edit.line,
             ) from None
     result = combine(spec, results, input_text)

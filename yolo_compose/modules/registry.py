@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import UnknownModuleError
+from ..errors import Param, UnknownModuleError
 
 ENTRY_POINT_GROUP = "yolo_compose.modules"
 
@@ -221,12 +221,12 @@ def _load_entry_points() -> None:
 
 
 def import_user_modules(names: list[str] | tuple[str, ...]) -> None:
-    """Import user modules (``--import my_pkg.my_module``) so that their register() calls run."""
+    """Import user modules (the CLI's ``--import my_pkg.my_module``) so that their register() calls run."""
     for name in names:
         try:
             importlib.import_module(name)
         except ImportError as exc:
-            raise UnknownModuleError(f"--import {name}: {exc}") from None
+            raise UnknownModuleError(f"cannot import {name!r}: {exc}", param=Param.imports) from None
 
 
 def all_specs() -> list[ModuleSpec]:
