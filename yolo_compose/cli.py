@@ -100,6 +100,13 @@ def negative_positionals_last(args: list[str], takes_value: set[str]) -> list[st
 ForceOption = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")]
 JsonReportOption = Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")]
 AllScalesOption = Annotated[bool, typer.Option("--all-scales", help="Build every scale the model defines.")]
+NoProvenanceOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-provenance",
+        help="Write the edited YAML only: no first line naming yolo-compose, the base and the command.",
+    ),
+]
 
 
 def fail(exc: ComposeError) -> NoReturn:
@@ -207,16 +214,40 @@ def _carry_weights(
     return transfer_edit_checkpoint(edit, weights, target, scale=scale, trust_checkpoint=trust, force=force)
 
 
+def _yaml_text(edit: Any, target: Path | None, made_by: str | None) -> str:
+    """The YAML to write: the edited text, its first line naming what made it (`made_by`, the
+    command or recipe run; None for --no-provenance). An old provenance line is replaced."""
+    if made_by is None:
+        return edit.dump()
+    from .composer.provenance import base_shown, provenance_line, with_provenance
+
+    line = provenance_line(__version__, base_shown(edit.base, target), edit.source_text, made_by)
+    return with_provenance(edit.dump(), line)
+
+
+def _edit_command(action: str, edit: Any, *, target: str = "", after: list[str] | None = None,
+                  before: list[str] | None = None, args: list[Any] | None = None) -> str:
+    """The command a provenance line records for one edit (its module by its catalogue name)."""
+    from .composer.recipe import RecipeEdit
+
+    module = edit.module.name if edit.module is not None else ""
+    recorded = RecipeEdit(action, 1, target=target, module=module, after=tuple(after or ()),
+                          before=tuple(before or ()), args=args)
+    return recorded.command_line()
+
+
 def _write_outputs(
-    edit: Any, target: Path | None, transfer: Any, checkpoint: Path | None, *, force: bool
+    edit: Any, target: Path | None, transfer: Any, checkpoint: Path | None, *, force: bool,
+    made_by: str | None,
 ) -> None:
     """The YAML (and the checkpoint, with --weights): both written, or neither."""
+    text = _yaml_text(edit, target, made_by)
     if transfer is None:
-        _emit_yaml(edit.dump(), target, force=force)
+        _emit_yaml(text, target, force=force)
         return
     from .weights import write_yaml_and_checkpoint
 
-    write_yaml_and_checkpoint(lambda: _emit_yaml(edit.dump(), target, force=force), transfer, checkpoint)
+    write_yaml_and_checkpoint(lambda: _emit_yaml(text, target, force=force), transfer, checkpoint)
 
 
 @app.command("insert", cls=SpecCommand)
@@ -259,6 +290,7 @@ def insert_command(
             help="With --weights: the paper's initialisation, not zero_init=True (identity at start).",
         ),
     ] = False,
+    no_provenance: NoProvenanceOption = False,
 ) -> None:
     """Insert an attention module after (or before) layers; every reference is renumbered.
 
@@ -300,7 +332,9 @@ def insert_command(
         transfer, checkpoint = _carry_weights(
             edit, weights, target, scale=scale, trust=trust_checkpoint, force=force
         )
-        _write_outputs(edit, target, transfer, checkpoint, force=force)
+        made_by = None if no_provenance else _edit_command("insert", edit, after=after, before=before,
+                                                           args=row_args)
+        _write_outputs(edit, target, transfer, checkpoint, force=force, made_by=made_by)
     except ComposeError as exc:
         fail(exc)
     _report(edit, target, as_json=json_output, summary=summary, transfer=transfer)
@@ -318,6 +352,7 @@ def remove_command(
     json_output: JsonReportOption = False,
     weights: Annotated[str | None, typer.Option("--weights", help=_WEIGHTS_HELP)] = None,
     trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=_TRUST_HELP)] = False,
+    no_provenance: NoProvenanceOption = False,
 ) -> None:
     """Remove a single-input layer; its consumers read its input and every reference is renumbered.
 
@@ -334,7 +369,8 @@ def remove_command(
         transfer, checkpoint = _carry_weights(
             edit, weights, target, scale=None, trust=trust_checkpoint, force=force
         )
-        _write_outputs(edit, target, transfer, checkpoint, force=force)
+        made_by = None if no_provenance else _edit_command("remove", edit, target=layer)
+        _write_outputs(edit, target, transfer, checkpoint, force=force, made_by=made_by)
     except ComposeError as exc:
         fail(exc)
     _report(edit, target, as_json=json_output, transfer=transfer)
@@ -367,6 +403,7 @@ def replace_command(
         list[str] | None,
         typer.Option("--import", help="Import a Python module that registers extra modules."),
     ] = None,
+    no_provenance: NoProvenanceOption = False,
 ) -> None:
     """Replace a layer by a module: its row is swapped, its consumers read the new one (same index).
 
@@ -400,7 +437,8 @@ def replace_command(
             from .build import build_and_summarize
 
             summary = build_and_summarize(edit, scale=scale, imgsz=imgsz, all_scales=all_scales)
-        _emit_yaml(edit.dump(), target, force=force)
+        made_by = None if no_provenance else _edit_command("replace", edit, target=layer, args=row_args)
+        _write_outputs(edit, target, None, None, force=force, made_by=made_by)
     except ComposeError as exc:
         fail(exc)
     _report(edit, target, as_json=json_output, summary=summary)
@@ -451,6 +489,7 @@ def apply_command(
         list[str] | None,
         typer.Option("--import", help="Import a Python module that registers extra modules."),
     ] = None,
+    no_provenance: NoProvenanceOption = False,
 ) -> None:
     """Apply a recipe (several insert/remove/replace edits) to a base, build it and summarise.
 
@@ -459,16 +498,9 @@ def apply_command(
 
     Example: yolo-compose apply attention-after-sppf --base yolov8s
     """
-    from . import __version__
     from .composer.edit import note_unchecked_replace, note_unfilled_resolution, output_target
-    from .composer.recipe import (
-        apply_recipe,
-        base_shown,
-        provenance_line,
-        recipe_command,
-        recipe_ref,
-        with_provenance,
-    )
+    from .composer.provenance import recipe_command, recipe_ref
+    from .composer.recipe import apply_recipe
     from .composer.templates import load_named
     from .modules import import_user_modules
 
@@ -492,9 +524,8 @@ def apply_command(
             summary = build_and_summarize(edit, scale=chosen_scale, imgsz=imgsz or loaded.imgsz or 640,
                                           all_scales=all_scales)
         ref = loaded.ref if loaded.ref != loaded.path else recipe_ref(loaded.path, target)
-        header = provenance_line(__version__, base_shown(edit.base, target), edit.source_text,
-                                 recipe_command(ref, values))
-        _emit_yaml(with_provenance(edit.dump(), header), target, force=force)
+        made_by = None if no_provenance else recipe_command(ref, values)
+        _write_outputs(edit, target, None, None, force=force, made_by=made_by)
     except ComposeError as exc:
         fail(exc)
     _report(edit, target, as_json=json_output, summary=summary)

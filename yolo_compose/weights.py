@@ -48,10 +48,7 @@ from .errors import CheckpointError, OutputExistsError
 
 if TYPE_CHECKING:
     from .composer.edit import EditResult
-    from .modules.registry import ModuleSpec
 
-#: The module option that makes an inserted layer the identity at initialisation.
-ZERO_INIT_ARG = "zero_init"
 #: The key our provenance is stored under in the written checkpoint.
 PROVENANCE_KEY = "yolo_compose"
 #: Base layers without a partner to copy into: old index -> (the new layer it became, if any; why).
@@ -617,24 +614,6 @@ def transfer_by_alignment(
 
 
 # --- insert / remove --weights ----------------------------------------------------------------
-
-
-def identity_init_args(module: ModuleSpec, args: list[Any] | None) -> list[Any] | None:
-    """The row's args with ``zero_init`` set to True (the inserted layer starts as the identity).
-
-    Args the user gave are kept, and so is a ``zero_init`` they wrote; a module without the
-    option gets its args unchanged.
-    """
-    names = [arg.name for arg in module.args]
-    if ZERO_INIT_ARG not in names:
-        return args
-    position = names.index(ZERO_INIT_ARG)
-    if args is not None and len(args) > position:
-        return list(args)
-    full = list(module.default_args if args is None else args)
-    full.extend(arg.default for arg in module.args[len(full) : position + 1])
-    full[position] = True
-    return full
 
 
 #: The fields of an edit's report that a written checkpoint records as its provenance.

@@ -160,6 +160,28 @@ class ModuleSpec:
         return getattr(importlib.import_module(module_name), attr)
 
 
+#: The module option that makes an inserted layer the identity at initialisation.
+ZERO_INIT_ARG = "zero_init"
+
+
+def identity_init_args(module: ModuleSpec, args: list[Any] | None) -> list[Any] | None:
+    """The row's args with ``zero_init`` set to True (the inserted layer starts as the identity).
+
+    Args the user gave are kept, and so is a ``zero_init`` they wrote; a module without the
+    option gets its args unchanged.
+    """
+    names = [arg.name for arg in module.args]
+    if ZERO_INIT_ARG not in names:
+        return args
+    position = names.index(ZERO_INIT_ARG)
+    if args is not None and len(args) > position:
+        return list(args)
+    full = list(module.default_args if args is None else args)
+    full.extend(arg.default for arg in module.args[len(full) : position + 1])
+    full[position] = True
+    return full
+
+
 def normalize(name: str) -> str:
     """Registry key of a name: case- and separator-insensitive."""
     return name.lower().replace("-", "").replace("_", "").replace(" ", "")
