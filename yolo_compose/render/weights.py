@@ -20,7 +20,13 @@ if TYPE_CHECKING:
 
     from ..weights import LayerTransfer, TransferReport
 
-_STATUS_STYLE = {"new": "bold green", "removed": "red", "partial": "yellow", "not transferred": "yellow"}
+_STATUS_STYLE = {
+    "new": "bold green",
+    "removed": "red",
+    "replaced": "red",
+    "partial": "yellow",
+    "not transferred": "yellow",
+}
 
 
 def headline(report: TransferReport) -> str:
@@ -79,6 +85,9 @@ def summary_lines(report: TransferReport) -> list[str]:
     ]
     if report.new_layers:
         lines.append(f"new layers (keep their initialisation): {', '.join(map(str, report.new_layers))}")
+    if report.replaced_layers:
+        replaced = ", ".join(map(str, report.replaced_layers))
+        lines.append(f"replaced base layers (their tensors are not loaded into the new ones): {replaced}")
     reasons = Counter(item.reason for item in report.skipped)
     lines.extend(f"not transferred: {count} tensor(s): {reason}" for reason, count in reasons.most_common())
     lines.extend(report.notes)
