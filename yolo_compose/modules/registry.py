@@ -124,6 +124,10 @@ class ModuleSpec:
     paper: str = ""
     keeps_channels: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    #: How often the build puts the input channels in front of the YAML args: 1 = ``Module(c1,
+    #: *args)``; 2 = ``Module(c1, c1, *args)`` (a block that takes c1 and c2, kept equal); 0 =
+    #: ``Module(*args)`` (a module that never needs them).
+    injected_channels: int = 1
 
     @property
     def default_args(self) -> list[Any]:
