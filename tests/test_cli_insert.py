@@ -11,6 +11,7 @@ import pytest
 from conftest import run_cli
 
 from yolo_compose.composer import ModelSpec
+from yolo_compose.composer.provenance import text_hash
 
 NO_BUILD = ("--no-build",)
 BAD_FILES = {
@@ -203,7 +204,10 @@ def test_remove_undoes_an_insert(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     back = run_cli("remove", "HaloAttention", "--base", "yolo11n-halo.yaml", "-o", "-", cwd=tmp_path)
     assert back.returncode == 0, back.stderr
-    assert back.stdout == _bundled("yolo11n").read_text()
+    header, body = back.stdout.split("\n", 1)  # the provenance line names the last edit only
+    assert header.endswith(" from yolo11n-halo.yaml (sha256:" + text_hash((tmp_path / "yolo11n-halo.yaml").read_text())
+                           + ") by remove HaloAttention")
+    assert body == _bundled("yolo11n").read_text()
     assert "removed layer 9 [-1, 1, HaloAttention" in back.stderr
 
 

@@ -11,7 +11,8 @@ import pytest
 from conftest import run_cli
 
 from yolo_compose.composer import ModelSpec, guess_scale
-from yolo_compose.composer.recipe import HEADER, RecipeError, apply_recipe, load_recipe, load_recipe_text
+from yolo_compose.composer.provenance import HEADER
+from yolo_compose.composer.recipe import RecipeError, apply_recipe, load_recipe, load_recipe_text
 
 RECIPE = """\
 name: three-edits

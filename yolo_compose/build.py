@@ -443,10 +443,11 @@ def ultralytics_gflops(model: torch.nn.Module, imgsz: int) -> float:
 # --- measuring --------------------------------------------------------------------------------
 
 
-def _our_yaml_names() -> set[str]:
+def _injected_yaml_names() -> set[str]:
+    """YAML names of the catalogue modules whose input channels the build injects."""
     from .modules.registry import yaml_names
 
-    return set(yaml_names())
+    return {name for name, spec in yaml_names().items() if spec.injected_channels}
 
 
 def measure_built(
@@ -466,7 +467,7 @@ def measure_built(
     if check_sizes:
         check_forward(model, [s for s in sizes if s != (imgsz, imgsz) and s not in already_run])
     counter, in_shapes, out_shapes = count_layers(model, (imgsz, imgsz))
-    ours = _our_yaml_names()
+    injected = _injected_yaml_names()
     rows = getattr(model, "composed_rows", None) or model.yaml["backbone"] + model.yaml["head"]
     layers = []
     for module, (from_, _n, name, args) in zip(_layers(model), rows, strict=True):
@@ -481,7 +482,7 @@ def measure_built(
                 module=str(name),
                 type=str(module.type),
                 args=list(args),
-                in_channels=(in_shapes.get(i) or [None])[0] if name in ours else None,
+                in_channels=(in_shapes.get(i) or [None])[0] if name in injected else None,
                 params=int(sum(p.numel() for p in module.parameters())),
                 gflops=counter.flops.get(i, 0) / 1e9,
                 out_shape=out_shape,

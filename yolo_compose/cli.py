@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand
@@ -19,6 +19,9 @@ from typer.core import TyperCommand
 from . import __version__
 from .errors import ComposeError
 from .render.console import print_error
+
+if TYPE_CHECKING:
+    from .composer.edit import EditAction, EditResult
 
 _APP_SETTINGS: dict[str, Any] = dict(
     name="yolo-compose",
@@ -104,6 +107,13 @@ def negative_positionals_last(args: list[str], takes_value: set[str]) -> list[st
 ForceOption = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")]
 JsonReportOption = Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")]
 AllScalesOption = Annotated[bool, typer.Option("--all-scales", help="Build every scale the model defines.")]
+NoProvenanceOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-provenance",
+        help="Write the edited YAML only: no first line naming yolo-compose, the base and the command.",
+    ),
+]
 
 
 def fail(exc: ComposeError) -> NoReturn:
@@ -202,27 +212,61 @@ def _check_weights_output(weights: str | None, output: str | None) -> None:
         fail(ComposeError("--weights writes <output>.pt beside the YAML; give -o a file name, not '-'"))
 
 
-def _carry_weights(
+def _check_weights(
     edit: Any, weights: str | None, target: Path | None, *, scale: str | None, trust: bool, force: bool
 ) -> tuple[Any, Path | None]:
-    """--weights: the checkpoint carried across the edit (not yet written) and its path."""
+    """--weights, before the edited model is built: the checkpoint read and checked against the
+    base (a bad one stops here, in one line), and the path the new checkpoint will take."""
     if weights is None or target is None:
         return None, None
+    from .weights import check_edit_checkpoint
+
+    return check_edit_checkpoint(edit, weights, target, scale=scale, trust_checkpoint=trust, force=force)
+
+
+def _carry_weights(edit: Any, checked: Any, target: Path | None) -> Any:
+    """--weights: the checked checkpoint carried across the edit (not yet written)."""
+    if checked is None or target is None:
+        return None
     from .weights import transfer_edit_checkpoint
 
-    return transfer_edit_checkpoint(edit, weights, target, scale=scale, trust_checkpoint=trust, force=force)
+    return transfer_edit_checkpoint(edit, checked, target)
+
+
+def _yaml_text(edit: EditResult, target: Path | None, made_by: str | None) -> str:
+    """The YAML to write: the edited text, its first line naming what made it (`made_by`, the
+    command or recipe run; None for --no-provenance). An old provenance line is replaced."""
+    if made_by is None:
+        return edit.dump()
+    from .composer.provenance import base_shown, provenance_line, with_provenance
+
+    line = provenance_line(__version__, base_shown(edit.base, target), edit.source_text, made_by)
+    return with_provenance(edit.dump(), line)
+
+
+def _edit_command(action: EditAction, edit: Any, *, target: str = "", after: list[str] | None = None,
+                  before: list[str] | None = None, args: list[Any] | None = None) -> str:
+    """The command a provenance line records for one edit (its module by its catalogue name)."""
+    from .composer.recipe import RecipeEdit
+
+    module = edit.module.name if edit.module is not None else ""
+    recorded = RecipeEdit(action, 1, target=target, module=module, after=tuple(after or ()),
+                          before=tuple(before or ()), args=args)
+    return recorded.command_line()
 
 
 def _write_outputs(
-    edit: Any, target: Path | None, transfer: Any, checkpoint: Path | None, *, force: bool
+    edit: Any, target: Path | None, transfer: Any, checkpoint: Path | None, *, force: bool,
+    made_by: str | None,
 ) -> None:
     """The YAML (and the checkpoint, with --weights): both written, or neither."""
+    text = _yaml_text(edit, target, made_by)
     if transfer is None:
-        _emit_yaml(edit.dump(), target, force=force)
+        _emit_yaml(text, target, force=force)
         return
     from .weights import write_yaml_and_checkpoint
 
-    write_yaml_and_checkpoint(lambda: _emit_yaml(edit.dump(), target, force=force), transfer, checkpoint)
+    write_yaml_and_checkpoint(lambda: _emit_yaml(text, target, force=force), transfer, checkpoint)
 
 
 @app.command("insert", cls=SpecCommand)
@@ -265,6 +309,7 @@ def insert_command(
             help="With --weights: the paper's initialisation, not zero_init=True (identity at start).",
         ),
     ] = False,
+    no_provenance: NoProvenanceOption = False,
 ) -> None:
     """Insert an attention module after (or before) layers; every reference is renumbered.
 
@@ -288,11 +333,14 @@ def insert_command(
         import_user_modules(import_ or [])
         row_args = parse_args_json(args) if args is not None else None
         if weights is not None and not no_zero_init:
-            from .weights import identity_init_args
+            from .modules.registry import identity_init_args
 
             row_args = identity_init_args(get(module), row_args)
         edit = compose_insert(base, module, after=after, before=before, args=row_args, scale=scale)
         target = output_target(output, edit.default_output_name, source=_input_path(edit), force=force)
+        checked, checkpoint = _check_weights(
+            edit, weights, target, scale=scale, trust=trust_checkpoint, force=force
+        )
         summary = None
         if no_build:
             note_unfilled_resolution(edit)
@@ -303,10 +351,10 @@ def insert_command(
             summary = build_and_summarize(
                 edit, scale=scale, imgsz=imgsz, all_scales=all_scales, output_name=written_as
             )
-        transfer, checkpoint = _carry_weights(
-            edit, weights, target, scale=scale, trust=trust_checkpoint, force=force
-        )
-        _write_outputs(edit, target, transfer, checkpoint, force=force)
+        transfer = _carry_weights(edit, checked, target)
+        made_by = None if no_provenance else _edit_command("insert", edit, after=after, before=before,
+                                                           args=row_args)
+        _write_outputs(edit, target, transfer, checkpoint, force=force, made_by=made_by)
     except ComposeError as exc:
         fail(exc)
     _report(edit, target, as_json=json_output, summary=summary, transfer=transfer)
@@ -324,6 +372,7 @@ def remove_command(
     json_output: JsonReportOption = False,
     weights: Annotated[str | None, typer.Option("--weights", help=_WEIGHTS_HELP)] = None,
     trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=_TRUST_HELP)] = False,
+    no_provenance: NoProvenanceOption = False,
 ) -> None:
     """Remove a single-input layer; its consumers read its input and every reference is renumbered.
 
@@ -337,10 +386,12 @@ def remove_command(
     try:
         edit = compose_remove(base, layer)
         target = output_target(output, edit.default_output_name, source=_input_path(edit), force=force)
-        transfer, checkpoint = _carry_weights(
+        checked, checkpoint = _check_weights(
             edit, weights, target, scale=None, trust=trust_checkpoint, force=force
         )
-        _write_outputs(edit, target, transfer, checkpoint, force=force)
+        transfer = _carry_weights(edit, checked, target)
+        made_by = None if no_provenance else _edit_command("remove", edit, target=layer)
+        _write_outputs(edit, target, transfer, checkpoint, force=force, made_by=made_by)
     except ComposeError as exc:
         fail(exc)
     _report(edit, target, as_json=json_output, transfer=transfer)
@@ -373,6 +424,9 @@ def replace_command(
         list[str] | None,
         typer.Option("--import", help="Import a Python module that registers extra modules."),
     ] = None,
+    weights: Annotated[str | None, typer.Option("--weights", help=_WEIGHTS_HELP)] = None,
+    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=_TRUST_HELP)] = False,
+    no_provenance: NoProvenanceOption = False,
 ) -> None:
     """Replace a layer by a module: its row is swapped, its consumers read the new one (same index).
 
@@ -380,6 +434,8 @@ def replace_command(
     them; our modules keep their input's channels), naming the `insert` that works instead.
 
     Example: yolo-compose replace SPPF --with halo --base yolo11n
+
+    With --weights yolo11n.pt every other layer keeps its trained tensors; the new layer starts fresh.
     """
     from .composer.edit import (
         compose_replace,
@@ -391,13 +447,17 @@ def replace_command(
 
     if json_output and output == "-":
         fail(ComposeError("--json and -o - both write to stdout; choose one"))
+    _check_weights_output(weights, output)
     try:
         import_user_modules(import_ or [])
         from .composer.edit import parse_args_json
 
         row_args = parse_args_json(args) if args is not None else None
         edit = compose_replace(base, layer, module, args=row_args, scale=scale)
-        target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
+        target = output_target(output, edit.default_output_name, source=_input_path(edit), force=force)
+        checked, checkpoint = _check_weights(
+            edit, weights, target, scale=scale, trust=trust_checkpoint, force=force
+        )
         summary = None
         if no_build:
             note_unfilled_resolution(edit)
@@ -406,10 +466,12 @@ def replace_command(
             from .build import build_and_summarize
 
             summary = build_and_summarize(edit, scale=scale, imgsz=imgsz, all_scales=all_scales)
-        _emit_yaml(edit.dump(), target, force=force)
+        transfer = _carry_weights(edit, checked, target)
+        made_by = None if no_provenance else _edit_command("replace", edit, target=layer, args=row_args)
+        _write_outputs(edit, target, transfer, checkpoint, force=force, made_by=made_by)
     except ComposeError as exc:
         fail(exc)
-    _report(edit, target, as_json=json_output, summary=summary)
+    _report(edit, target, as_json=json_output, summary=summary, transfer=transfer)
 
 
 # --- apply / templates (recipes) ------------------------------------------------------------
@@ -457,6 +519,16 @@ def apply_command(
         list[str] | None,
         typer.Option("--import", help="Import a Python module that registers extra modules."),
     ] = None,
+    weights: Annotated[str | None, typer.Option("--weights", help=_WEIGHTS_HELP)] = None,
+    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=_TRUST_HELP)] = False,
+    zero_init: Annotated[
+        bool | None,
+        typer.Option(
+            "--zero-init/--no-zero-init",
+            help="The recipe's inserts get zero_init=True (identity at start); default: on with --weights.",
+        ),
+    ] = None,
+    no_provenance: NoProvenanceOption = False,
 ) -> None:
     """Apply a recipe (several insert/remove/replace edits) to a base, build it and summarise.
 
@@ -464,30 +536,30 @@ def apply_command(
     `validate` reports the file once the recipe no longer makes it (YC070).
 
     Example: yolo-compose apply attention-after-sppf --base yolov8s
+
+    With --weights yolov8s.pt it also writes the checkpoint, every kept layer's tensors at its new index.
     """
-    from . import __version__
     from .composer.edit import note_unchecked_replace, note_unfilled_resolution, output_target
-    from .composer.recipe import (
-        apply_recipe,
-        base_shown,
-        provenance_line,
-        recipe_command,
-        recipe_ref,
-        with_provenance,
-    )
+    from .composer.provenance import recipe_command, recipe_ref
+    from .composer.recipe import apply_recipe
     from .composer.templates import load_named
     from .modules import import_user_modules
 
     if json_output and output == "-":
         fail(ComposeError("--json and -o - both write to stdout; choose one"))
+    _check_weights_output(weights, output)
+    identity = weights is not None if zero_init is None else zero_init
     try:
         import_user_modules(import_ or [])
         values = _parse_sets(sets or [])
         loaded = load_named(recipe, templates or [])
         loaded = loaded.with_params(values) if values else loaded
         chosen_scale = scale or (loaded.scales[0] if loaded.scales else None)
-        edit = apply_recipe(loaded, base, scale=chosen_scale)
-        target = output_target(output, edit.default_output_name, source=edit.spec.source, force=force)
+        edit = apply_recipe(loaded.with_identity_init() if identity else loaded, base, scale=chosen_scale)
+        target = output_target(output, edit.default_output_name, source=_input_path(edit), force=force)
+        checked, checkpoint = _check_weights(
+            edit, weights, target, scale=chosen_scale, trust=trust_checkpoint, force=force
+        )
         summary = None
         if no_build:
             note_unfilled_resolution(edit)
@@ -498,12 +570,12 @@ def apply_command(
             summary = build_and_summarize(edit, scale=chosen_scale, imgsz=imgsz or loaded.imgsz or 640,
                                           all_scales=all_scales)
         ref = loaded.ref if loaded.ref != loaded.path else recipe_ref(loaded.path, target)
-        header = provenance_line(__version__, base_shown(edit.base, target), edit.source_text,
-                                 recipe_command(ref, values))
-        _emit_yaml(with_provenance(edit.dump(), header), target, force=force)
+        transfer = _carry_weights(edit, checked, target)
+        made_by = None if no_provenance else recipe_command(ref, values, zero_init=identity)
+        _write_outputs(edit, target, transfer, checkpoint, force=force, made_by=made_by)
     except ComposeError as exc:
         fail(exc)
-    _report(edit, target, as_json=json_output, summary=summary)
+    _report(edit, target, as_json=json_output, summary=summary, transfer=transfer)
 
 
 @app.command("templates")

@@ -208,11 +208,13 @@ def failing_layer(tb: TracebackType | None) -> int | None:
 # --- adapters ---------------------------------------------------------------------------------
 
 
-def make_adapter(yaml_name: str, target: str) -> type:
+def make_adapter(yaml_name: str, target: str, injected_channels: int = 1) -> type:
     """An nn.Module subclass named `yaml_name` whose construction returns the real module.
 
-    Inside parse_model it returns ``Real(ch[f], *yaml_args)``; anywhere else it passes the
-    arguments through unchanged (``Real(*args)``), so calling it by hand works like the class.
+    Inside parse_model it returns ``Real(ch[f], *yaml_args)`` (``ch[f]`` given `injected_channels`
+    times: twice for a block taking c1 and c2, never for one that needs no channels); anywhere
+    else it passes the arguments through unchanged (``Real(*args)``), so calling it by hand works
+    like the class.
     """
     import torch
 
@@ -225,8 +227,8 @@ def make_adapter(yaml_name: str, target: str) -> type:
 
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
         real = load_real()
-        c1 = input_channels_from_parse_model(yaml_name)
-        return real(*args, **kwargs) if c1 is None else real(c1, *args, **kwargs)
+        c1 = input_channels_from_parse_model(yaml_name) if injected_channels else None
+        return real(*args, **kwargs) if c1 is None else real(*[c1] * injected_channels, *args, **kwargs)
 
     namespace = {
         "__new__": __new__,
@@ -333,7 +335,7 @@ def register_with_ultralytics(tasks: ModuleType | None = None) -> dict[str, str]
                 continue
             if current is not None and current.__dict__[ADAPTER_FLAG] == spec.target:
                 continue
-            setattr(tasks, yaml_name, make_adapter(yaml_name, spec.target))
+            setattr(tasks, yaml_name, make_adapter(yaml_name, spec.target, spec.injected_channels))
             new_targets.append(spec.target)
         for failure in _allow_for_safe_load(sorted(set(new_targets))):
             skipped[failure.partition(":")[0]] = failure

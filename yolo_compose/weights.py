@@ -18,9 +18,11 @@ layer load without a word. Here a checkpoint is carried over layer by layer inst
 4. **Write** a final ultralytics checkpoint (the layout of ``best.pt`` after training), in the
    base's precision, with where it came from under the ``"yolo_compose"`` key; written atomically.
 
-``pairing`` is the edit's own old-to-new index map for ``insert``/``remove``
-(:func:`transfer_for_edit`), or the layers ``diff`` aligns with identical content for any two
-models (:func:`transfer_by_alignment`).
+``pairing`` is the edit's own old-to-new index map for ``insert``/``remove``/``replace``/``apply``
+(:func:`transfer_for_edit`; a replaced layer is new, its old tensors not loaded into it), or the
+layers ``diff`` aligns with identical content for any two models (:func:`transfer_by_alignment`).
+For an edit, steps 1 and 2 run before the edited model is built (:func:`check_edit_checkpoint`),
+so a bad checkpoint stops the command before anything else is built or written.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import re
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,12 +50,11 @@ from .errors import CheckpointError, Hint, OutputExistsError, Param
 
 if TYPE_CHECKING:
     from .composer.edit import EditResult
-    from .modules.registry import ModuleSpec
 
-#: The module option that makes an inserted layer the identity at initialisation.
-ZERO_INIT_ARG = "zero_init"
 #: The key our provenance is stored under in the written checkpoint.
 PROVENANCE_KEY = "yolo_compose"
+#: How the report's reason for a replaced base layer starts.
+REPLACED = "replaced by the edit"
 #: Base layers without a partner to copy into: old index -> (the new layer it became, if any; why).
 Unpaired = dict[int, tuple[int | None, str]]
 _UNSAFE_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
@@ -73,7 +74,7 @@ class SkippedTensor:
 
 
 #: A layer's fate in a transfer: new (no base layer), removed (no new layer), or how much moved.
-TransferStatus = Literal["new", "removed", "transferred", "partial", "not transferred"]
+TransferStatus = Literal["new", "removed", "replaced", "transferred", "partial", "not transferred"]
 
 
 @dataclass
@@ -92,7 +93,7 @@ class LayerTransfer:
         if self.old is None:
             return "new"
         if self.new is None:
-            return "removed"
+            return "replaced" if self.reason.startswith(REPLACED) else "removed"
         if self.transferred == self.tensors:
             return "transferred"
         return "partial" if self.transferred else "not transferred"
@@ -120,7 +121,12 @@ class TransferReport:
 
     @property
     def removed_layers(self) -> list[int]:
-        return [layer.old for layer in self.layers if layer.new is None and layer.old is not None]
+        return [layer.old for layer in self.layers if layer.status == "removed" and layer.old is not None]
+
+    @property
+    def replaced_layers(self) -> list[int]:
+        """Base layers whose row an edit swapped for another module (their tensors are not carried)."""
+        return [layer.old for layer in self.layers if layer.status == "replaced" and layer.old is not None]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
@@ -130,6 +136,7 @@ class TransferReport:
             row["status"] = layer.status
         data["new_layers"] = self.new_layers
         data["removed_layers"] = self.removed_layers
+        data["replaced_layers"] = self.replaced_layers
         return data
 
 
@@ -406,14 +413,49 @@ def _transfer_loaded(
     provenance: dict[str, Any] | None,
 ) -> Transfer:
     """transfer_weights' work on a checkpoint already read."""
+    checked = _check_against_base(path, ckpt, base_yaml_text=base_yaml_text, base_name=base_name, scale=scale)
+    return _carry(checked, target_yaml_text=target_yaml_text, target_name=target_name, pairing=pairing,
+                  unpaired=unpaired, provenance=provenance)
+
+
+@dataclass
+class CheckedCheckpoint:
+    """A checkpoint read and found to fit its base YAML: ready to be carried to a new model."""
+
+    path: Path
+    ckpt: dict[str, Any]
+    base_yaml_text: str
+    base_name: str
+    scale: str | None  # the scale both models are built at
+
+
+def _check_against_base(
+    path: Path, ckpt: dict[str, Any], *, base_yaml_text: str, base_name: str, scale: str | None
+) -> CheckedCheckpoint:
+    """Build the base YAML (with the checkpoint's class count) and refuse a checkpoint that differs."""
     ckpt_model = integration.checkpoint_model(ckpt)
     scale = scale or _scale_of(ckpt_model) or None
-    ckpt_nc = _class_count(ckpt_model)
-    base = _build(base_yaml_text, name=base_name, scale=scale, nc=ckpt_nc)
+    base = _build(base_yaml_text, name=base_name, scale=scale, nc=_class_count(ckpt_model))
     check_fits(ckpt_model, base, checkpoint=str(path), base_name=base_name)
     del base
     gc.collect()  # the base was only needed for its shapes: free it before the target is built
+    return CheckedCheckpoint(path, ckpt, base_yaml_text, base_name, scale)
 
+
+def _carry(
+    checked: CheckedCheckpoint,
+    *,
+    target_yaml_text: str,
+    target_name: str,
+    pairing: dict[int, int],
+    unpaired: Unpaired | None,
+    provenance: dict[str, Any] | None,
+) -> Transfer:
+    """Build the target YAML and copy each paired layer's tensors into it: the new checkpoint."""
+    path, ckpt, base_yaml_text, scale = checked.path, checked.ckpt, checked.base_yaml_text, checked.scale
+    base_name = checked.base_name
+    ckpt_model = integration.checkpoint_model(ckpt)
+    ckpt_nc = _class_count(ckpt_model)
     model = _build(
         target_yaml_text,
         name=target_name,
@@ -514,24 +556,42 @@ def transfer_for_edit(
     scale: str | None = None,
     trust_checkpoint: bool = False,
     edit: dict[str, Any] | None = None,
+    replaced: Sequence[int] = (),
 ) -> Transfer:
-    """Carry a base checkpoint across one insert or remove: layer ``old`` goes to ``index_map[old]``.
+    """Carry a base checkpoint across an edit: layer ``old`` goes to ``index_map[old]``.
 
     `new_layers` are the edit's inserted indices (they keep their initialisation); a base layer
-    missing from `index_map` was removed. `edit`: what was done, recorded in the metadata.
+    missing from `index_map` was removed. `replaced`: new indices whose row a replace swapped;
+    each is a new layer too, and the base layer it took the place of is not loaded into it.
+    `edit`: what was done, recorded in the metadata.
     """
-    pairing = {old: new for old, new in index_map.items() if new not in set(new_layers)}
-    return transfer_weights(
-        base_ckpt_path,
-        base_yaml_text=base_yaml_text,
-        base_name=base_name,
-        target_yaml_text=composed_yaml_text,
-        target_name=composed_name,
-        pairing=pairing,
-        scale=scale,
-        trust_checkpoint=trust_checkpoint,
-        provenance=edit,
-    )
+    path = Path(base_ckpt_path)
+    ckpt = load_checkpoint(path, trust_checkpoint=trust_checkpoint)
+    checked = _check_against_base(path, ckpt, base_yaml_text=base_yaml_text, base_name=base_name, scale=scale)
+    return carry_edit(checked, composed_yaml_text, index_map, new_layers, replaced,
+                      composed_name=composed_name, edit=edit)
+
+
+def carry_edit(
+    checked: CheckedCheckpoint,
+    composed_yaml_text: str,
+    index_map: dict[int, int],
+    new_layers: Sequence[int],
+    replaced: Sequence[int],
+    *,
+    composed_name: str,
+    edit: dict[str, Any] | None,
+) -> Transfer:
+    """A checked base checkpoint carried across an edit's index map (see :func:`transfer_for_edit`)."""
+    fresh = set(new_layers) | set(replaced)
+    pairing = {old: new for old, new in index_map.items() if new not in fresh}
+    unpaired: Unpaired = {
+        old: (None, f"{REPLACED}: its tensors are not loaded into the new layer {new}")
+        for old, new in index_map.items()
+        if new in set(replaced)
+    }
+    return _carry(checked, target_yaml_text=composed_yaml_text, target_name=composed_name, pairing=pairing,
+                  unpaired=unpaired, provenance=edit)
 
 
 # --- any two models: the diff alignment pairs the layers -----------------------------------------
@@ -615,25 +675,7 @@ def transfer_by_alignment(
     )
 
 
-# --- insert / remove --weights ----------------------------------------------------------------
-
-
-def identity_init_args(module: ModuleSpec, args: list[Any] | None) -> list[Any] | None:
-    """The row's args with ``zero_init`` set to True (the inserted layer starts as the identity).
-
-    Args the user gave are kept, and so is a ``zero_init`` they wrote; a module without the
-    option gets its args unchanged.
-    """
-    names = [arg.name for arg in module.args]
-    if ZERO_INIT_ARG not in names:
-        return args
-    position = names.index(ZERO_INIT_ARG)
-    if args is not None and len(args) > position:
-        return list(args)
-    full = list(module.default_args if args is None else args)
-    full.extend(arg.default for arg in module.args[len(full) : position + 1])
-    full[position] = True
-    return full
+# --- insert / remove / replace / apply --weights ---------------------------------------------
 
 
 #: The fields of an edit's report that a written checkpoint records as its provenance.
@@ -646,6 +688,8 @@ _EDIT_KEYS = (
     "new_index",
     "removed_index",
     "row",
+    "inserted",
+    "replaced",
     "index_map",
 )
 
@@ -656,7 +700,7 @@ def _edit_provenance(edit: EditResult) -> dict[str, Any]:
     return {key: data[key] for key in _EDIT_KEYS}
 
 
-def transfer_edit_checkpoint(
+def check_edit_checkpoint(
     edit: EditResult,
     weights: str | Path,
     yaml_target: Path,
@@ -664,30 +708,42 @@ def transfer_edit_checkpoint(
     scale: str | None,
     trust_checkpoint: bool,
     force: bool,
-) -> tuple[Transfer, Path]:
-    """`insert`/`remove --weights`: the base checkpoint carried across the edit, and where it goes.
-
-    Nothing is written: :func:`write_yaml_and_checkpoint` writes both files once all succeeded.
-    """
+) -> tuple[CheckedCheckpoint, Path]:
+    """`--weights`, before anything else is built: the checkpoint read, checked against the edit's
+    base YAML (a refusal is one line), and where the new checkpoint will go (refused if it exists)."""
     from .build import choose_scale
 
     target = checkpoint_target(yaml_target, force=force)
     if edit.base is None:
         raise CheckpointError("a transfer needs the edit's base YAML to check the checkpoint against",
                               param=Param.weights)
-    transfer = transfer_for_edit(
-        weights,
+    path = Path(weights)
+    ckpt = load_checkpoint(path, trust_checkpoint=trust_checkpoint)
+    checked = _check_against_base(
+        path,
+        ckpt,
+        base_yaml_text=edit.source_text or edit.base.path.read_text(encoding="utf-8"),
+        base_name=edit.base.name,
+        scale=choose_scale(edit, scale) or None,
+    )
+    return checked, target
+
+
+def transfer_edit_checkpoint(edit: EditResult, checked: CheckedCheckpoint, yaml_target: Path) -> Transfer:
+    """`insert`/`remove`/`replace`/`apply --weights`: the checked checkpoint carried across the edit
+    (every kept layer's tensors at its new index; inserted and replaced layers new).
+
+    Nothing is written: :func:`write_yaml_and_checkpoint` writes both files once all succeeded.
+    """
+    return carry_edit(
+        checked,
         edit.spec.dump(),
         edit.index_map,
         edit.inserted,
-        base_yaml_text=edit.base.path.read_text(encoding="utf-8"),
-        base_name=edit.base.name,
+        edit.replaced,
         composed_name=yaml_target.name,
-        scale=choose_scale(edit, scale) or None,
-        trust_checkpoint=trust_checkpoint,
         edit=_edit_provenance(edit),
     )
-    return transfer, target
 
 
 def write_yaml_and_checkpoint(

@@ -44,8 +44,8 @@ from ..modules.registry import find as find_registered
 from .bases import ultralytics_root
 from .files import STDIN, STDIN_NAME, read_input, write_output
 from .layout import Patch, apply_patches, index_comment_digits, line_start
+from .provenance import provenance_drift
 from .reader import BOM, MappingNodes, check_graph, compose_all, construct, mapping_nodes, mark_position
-from .recipe import provenance_drift
 from .rules import is_safe_activation
 from .spec import HEAD_MODULES, MULTI_INPUT_MODULES, SECTIONS, Layer, check_refs, is_int, parse_row
 from .templates import find_template
@@ -115,7 +115,7 @@ CODES: dict[str, Code] = {
         Code("YC061", _E, "forward pass failed at a size (build tier)"),
         Code("YC062", _E, "build exceeded its time or memory limit (build tier)"),
         Code("YC063", _E, "not built: building would download or load a checkpoint (build tier)"),
-        Code("YC070", _E, "the first line names a recipe that no longer produces this file (drift)"),
+        Code("YC070", _E, "the first line names a command or recipe that no longer makes this file (drift)"),
     )
 }
 
@@ -690,7 +690,7 @@ def lint_text(text: str, path: str = "<text>", names: KnownNames | None = None) 
 
 
 def _check_provenance(text: str, path: str, out: _Collector) -> None:
-    """A file made by `apply` must still be what its recipe makes from its base (YC070)."""
+    """A file whose first line names what made it must still be what that makes (YC070)."""
     drift = provenance_drift(text, path, find_template=find_template)
     if drift is not None:
         out.add("YC070", drift[1], (drift[0], 1))

@@ -129,6 +129,10 @@ class ModuleSpec:
     paper: str = ""
     keeps_channels: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    #: How often the build puts the input channels in front of the YAML args: 1 = ``Module(c1,
+    #: *args)``; 2 = ``Module(c1, c1, *args)`` (a block that takes c1 and c2, kept equal); 0 =
+    #: ``Module(*args)`` (a module that never needs them).
+    injected_channels: int = 1
 
     @property
     def default_args(self) -> list[Any]:
@@ -175,6 +179,28 @@ def import_target(target: str) -> type:
     if not isinstance(found, type):
         raise TypeError(f"{target} names a {type(found).__name__}, not a class")
     return found
+
+
+#: The module option that makes an inserted layer the identity at initialisation.
+ZERO_INIT_ARG = "zero_init"
+
+
+def identity_init_args(module: ModuleSpec, args: list[Any] | None) -> list[Any] | None:
+    """The row's args with ``zero_init`` set to True (the inserted layer starts as the identity).
+
+    Args the user gave are kept, and so is a ``zero_init`` they wrote; a module without the
+    option gets its args unchanged.
+    """
+    names = [arg.name for arg in module.args]
+    if ZERO_INIT_ARG not in names:
+        return args
+    position = names.index(ZERO_INIT_ARG)
+    if args is not None and len(args) > position:
+        return list(args)
+    full = list(module.default_args if args is None else args)
+    full.extend(arg.default for arg in module.args[len(full) : position + 1])
+    full[position] = True
+    return full
 
 
 def normalize(name: str) -> str:

@@ -31,6 +31,7 @@ _COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
 _STATUS_STYLE: dict[TransferStatus, str] = {
     "new": "bold green",
     "removed": "red",
+    "replaced": "red",
     "partial": "yellow",
     "not transferred": "yellow",
 }
@@ -85,6 +86,9 @@ def summary_lines(report: TransferReport) -> list[str]:
     ]
     if report.new_layers:
         lines.append(f"new layers (keep their initialisation): {', '.join(map(str, report.new_layers))}")
+    if report.replaced_layers:
+        replaced = ", ".join(map(str, report.replaced_layers))
+        lines.append(f"replaced base layers (their tensors are not loaded into the new ones): {replaced}")
     reasons = Counter(item.reason for item in report.skipped)
     lines.extend(f"not transferred: {count} tensor(s): {reason}" for reason, count in reasons.most_common())
     lines.extend(report.notes)
