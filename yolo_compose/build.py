@@ -758,14 +758,20 @@ def validation_threads() -> Iterator[None]:
     sets 1) is kept as it is, and so is a busy machine (load average at or above its cores).
     """
     before = torch.get_num_threads()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    busy = hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores
-    if os.environ.get("OMP_NUM_THREADS") == "1" and not busy:
-        torch.set_num_threads(max(1, min(MAX_VALIDATION_THREADS, cores)))
+    torch.set_num_threads(validation_thread_count())
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def validation_thread_count() -> int:
+    """The intra-op threads validation_threads() runs with (the current count where it keeps it)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    busy = hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores
+    if os.environ.get("OMP_NUM_THREADS") == "1" and not busy:
+        return max(1, min(MAX_VALIDATION_THREADS, cores))
+    return torch.get_num_threads()
 
 
 def _warn_stderr(message: str) -> None:

@@ -581,11 +581,11 @@ def sweep_command(
     memory_imgsz: Annotated[
         int, typer.Option("--memory-imgsz", callback=_check_probe_size,
                           help="Image size of the batch-8 training-step memory probe; 0 skips it.")
-    ] = 160,
+    ] = 128,
     latency_imgsz: Annotated[
         int, typer.Option("--latency-imgsz", callback=_check_probe_size,
                           help="Image size of the timed eval forward (at most imgsz).")
-    ] = 320,
+    ] = 256,
     latency_repeats: Annotated[
         int, typer.Option("--latency-repeats", min=0, help="Timed forwards per model (median); 0 skips.")
     ] = 3,

@@ -7,13 +7,13 @@ resolution args filled) and counted by the same function (:func:`yolo_compose.bu
 so its params and GFLOPs are what ``insert`` reports for the same placement. Then:
 
 - **output shape** of each inserted row at imgsz, from the counting forward itself;
-- **training-step memory** at batch 8 (at ``memory_imgsz``, default 160, so that the probe stays
+- **training-step memory** at batch 8 (at ``memory_imgsz``, default 128, so that the probe stays
   small): on CUDA the peak ``torch.cuda.max_memory_allocated`` of a forward and backward; on CPU,
   where no allocator peak is reliable, the bytes a training step must hold at the start of its
   backward: the parameters, their gradients, and every tensor autograd saves for backward
   (recorded with ``torch.autograd.graph.saved_tensors_hooks`` during a training-mode forward;
   optimizer state and temporaries are not counted). ``memory_method`` in the results says which;
-- **latency** of an eval forward (batch 1, CPU, at ``latency_imgsz``, default 320, so that three
+- **latency** of an eval forward (batch 1, CPU, at ``latency_imgsz``, default 256, so that three
   runs cost less than one insert's forwards), the median of ``latency_repeats`` runs
   measured round-robin over the base and every variant (one forward of each, then again), with
   ``torch.set_num_threads`` fixed for the whole sweep, so that a noisy machine slows all of them
@@ -26,7 +26,6 @@ measurement fails gets its one-line reason instead of numbers; the sweep goes on
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -48,9 +47,9 @@ CUDA_MEMORY_METHOD = "cuda: torch.cuda.max_memory_allocated of a forward + backw
 
 
 def default_threads() -> int:
-    """Intra-op threads for the sweep: the cores this process may use, at most 4 (as validation)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(build.MAX_VALIDATION_THREADS, cores))
+    """Intra-op threads for the sweep: what insert's validation forwards use (up to 4 cores, one on
+    a busy machine, the user's OMP_NUM_THREADS kept), fixed once for every model."""
+    return build.validation_thread_count()
 
 
 @dataclass

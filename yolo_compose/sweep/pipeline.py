@@ -34,8 +34,8 @@ class MeasureOptions:
     """What to measure and how big the probes are (see :mod:`.measure`)."""
 
     imgsz: int = 640
-    memory_imgsz: int = 160  # 0: no memory probe
-    latency_imgsz: int = 320
+    memory_imgsz: int = 128  # 0: no memory probe
+    latency_imgsz: int = 256
     latency_repeats: int = 3  # 0: no latency
     threads: int | None = None  # None: the cores this process may use, at most 4
 
