@@ -63,8 +63,10 @@ def render_sweep_rich(results: SweepResults, *, folder: Path, sort: str = "posit
         notes.append(f"MiB: training step, batch {settings.get('memory_batch')} at "
                      f"{settings.get('memory_imgsz')}, {settings['memory_method']}")
     if settings.get("latency_imgsz"):
+        threads = settings.get("threads")
+        plural = "s" * (threads != 1)
         notes.append(f"ms: eval forward at {settings['latency_imgsz']}, median of "
-                     f"{settings.get('latency_repeats')}, {settings.get('threads')} threads, round-robin")
+                     f"{settings.get('latency_repeats')}, {threads} thread{plural}, round-robin")
     for note in notes:
         console.print(note, soft_wrap=True)
     for row in results.rows:
@@ -77,7 +79,7 @@ def render_sweep_rich(results: SweepResults, *, folder: Path, sort: str = "posit
 
 def sweep_table(rows: list[dict[str, Any]], *, trained: bool, totals: bool = True) -> Table:
     """One line per row: where, params, GFLOPs (without `totals`: only their deltas), output shape,
-    memory, latency. Numbers never wrap; only the output shapes (three before Detect) fold."""
+    memory, latency. Numbers never wrap; only the placement and the output shapes do."""
     cells = [_cells(row, trained) for row in rows]
     columns = [name for name in cells[0] if totals or name not in ("params", "GFLOPs")] if cells else []
     if len({row["scale"] for row in rows}) < 2:
@@ -85,7 +87,8 @@ def sweep_table(rows: list[dict[str, Any]], *, trained: bool, totals: bool = Tru
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
     for name in columns:
         left = name in ("placement", "output")
-        table.add_column(name, justify="left" if left else "right", no_wrap=name != "output")
+        table.add_column(name, justify="left" if left else "right", no_wrap=not left,
+                         overflow="fold" if left else "ellipsis")
     for row, values in zip(rows, cells, strict=True):
         table.add_row(*(values[name] for name in columns), style="red" if row["status"] == FAILED else None)
     return table
