@@ -529,8 +529,8 @@ def templates_command(
 # --- sweep ----------------------------------------------------------------------------------
 _AT_HELP = (
     f"A placement: after SPEC, or `before:SPEC` in front of it (`after:SPEC` also works). {_SPEC_HELP}; "
-    "Module:all gives one variant per layer. Repeatable. Default: after every layer insert accepts, "
-    "plus before the head (before:Detect)."
+    "Module:all gives one variant per layer. Repeatable. Without --at and --template: after every layer "
+    "insert accepts, plus before the head (before:Detect)."
 )
 _SORT_HELP = (
     "Sort the table by this column, ascending: position, name, params, d_params, gflops, d_gflops, "
@@ -571,7 +571,7 @@ def sweep_command(
     at: Annotated[list[str] | None, typer.Option("--at", help=_AT_HELP)] = None,
     template: Annotated[
         list[str] | None,
-        typer.Option("--template", help="Also a template's placement (its `module` param set); repeatable."),
+        typer.Option("--template", help="A template's placement (its `module` param set); repeatable."),
     ] = None,
     scale: Annotated[
         list[str] | None, typer.Option("--scale", help="Scale to build (repeatable; default: the base's).")
@@ -581,7 +581,7 @@ def sweep_command(
     ] = 640,
     args: Annotated[
         str | None,
-        typer.Option("--args", help="Module YAML args as a JSON list, e.g. '[2, 1]' (default: the module's)"),
+        typer.Option("--args", help="Module YAML args as a JSON list, e.g. '[2, 1]' (templates keep theirs)"),
     ] = None,
     output: Annotated[
         str | None,
