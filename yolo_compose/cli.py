@@ -597,7 +597,7 @@ def sweep_command(
     ] = 128,
     latency_imgsz: Annotated[
         int, typer.Option("--latency-imgsz", callback=_check_probe_size,
-                          help="Image size of the timed eval forward (at most imgsz).")
+                          help="Image size of the timed eval forward (at most imgsz; 0: imgsz).")
     ] = 256,
     latency_repeats: Annotated[
         int, typer.Option("--latency-repeats", min=0, help="Timed forwards per model (median); 0 skips.")
@@ -616,7 +616,7 @@ def sweep_command(
     Each variant is composed as `insert` would (one file per variant, named so ultralytics reads its
     scale), built restricted and measured: params, exact GFLOPs at --imgsz and their deltas against
     the base, the output shape at the insertion point, a batch-8 training step's memory, and the
-    eval latency (measured in turn, so ratios hold). DIR gets the YAMLs, results.csv, results.json
+    eval latency (measured in turn, so ratios hold). The folder (-o) gets the YAMLs, results.csv, results.json
     and sweep.png. Exit 0 when every variant built, 1 when some failed (a row says why), 2 on a
     usage error.
 
