@@ -130,15 +130,15 @@ class Recipe:
     def with_identity_init(self) -> Recipe:
         """The recipe with every insert's module starting as the identity (``zero_init``, where the
         module has the option): what ``apply --weights`` writes, so fine-tuning starts at the base."""
-        from ..modules import get
+        from ..modules import find
         from ..modules.registry import identity_init_args
 
-        edits = tuple(
-            replace(edit, args=identity_init_args(get(edit.module), edit.args))
-            if edit.action == "insert" else edit
-            for edit in self.edits
-        )
-        return replace(self, edits=edits)
+        def identity(edit: RecipeEdit) -> RecipeEdit:
+            module = find(edit.module) if edit.action == "insert" else None
+            # an unknown module is left for apply_recipe, which names the recipe's line
+            return edit if module is None else replace(edit, args=identity_init_args(module, edit.args))
+
+        return replace(self, edits=tuple(identity(edit) for edit in self.edits))
 
 
 def load_recipe(path: str | Path, *, ref: str | None = None) -> Recipe:
