@@ -1,0 +1,1 @@
+"""`yolo-compose sweep`: every placement of a module, built, measured and (optionally) trained."""
