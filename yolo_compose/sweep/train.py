@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import ComposeError
+from ..errors import CheckpointError, ComposeError
 
 #: Run statuses.
 OK = "ok"
@@ -375,3 +375,102 @@ def train_all(
     if ready:
         executor.run(ready, done)
     return [outcomes[job.name] for job in jobs]
+
+
+# --- a sweep's rows -------------------------------------------------------------------------------
+
+#: Where a sweep's run folders (and the ledger) go, under the sweep folder.
+RUNS_FOLDER = "runs"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """`sweep --train` as asked: the same for every run of the sweep."""
+
+    data: str
+    epochs: int
+    imgsz: int
+    train_args: tuple[tuple[str, Any], ...] = ()
+    weights: str | None = None  # BASE.pt: the base trains from it, each variant from its transfer
+    trust_checkpoint: bool = False
+
+
+def jobs_for_rows(
+    rows: Sequence[Mapping[str, Any]], folder: Path, settings: TrainSettings, *, base_kind: str = "base"
+) -> list[TrainJob]:
+    """One job per row that built (the base's first): its YAML in `folder`, its run in ``runs/<name>``.
+
+    With weights, the base starts from them and a variant from ``<name>.pt`` beside its YAML (written
+    by :func:`checkpoint_preparer` just before it trains); both are keyed on the base weights' hash.
+    """
+    from ..weights import file_sha256
+
+    origin = file_sha256(Path(settings.weights)) if settings.weights else ""
+    jobs = []
+    for row in sorted(rows, key=lambda r: r.get("kind") != base_kind):
+        if row.get("status") != OK or not row.get("yaml"):
+            continue
+        model_yaml = folder / Path(str(row["yaml"])).name
+        weights = None
+        if settings.weights:
+            weights = settings.weights if row.get("kind") == base_kind else str(model_yaml.with_suffix(".pt"))
+        jobs.append(
+            TrainJob(
+                name=str(row["name"]),
+                model_yaml=str(model_yaml),
+                data=settings.data,
+                epochs=settings.epochs,
+                imgsz=settings.imgsz,
+                project=str(folder / RUNS_FOLDER),
+                run_name=str(row["name"]),
+                weights=weights,
+                weights_origin=origin,
+                train_args=settings.train_args,
+            )
+        )
+    return jobs
+
+
+def checkpoint_preparer(
+    edits: Mapping[str, tuple[Any, str | None]], settings: TrainSettings
+) -> Callable[[TrainJob], TrainJob]:
+    """`prepare` for :func:`train_all`: writes a variant's starting checkpoint from the base weights.
+
+    `edits` maps a variant's name to (its EditResult, its scale). The checkpoint is the one
+    ``insert --weights`` writes (the base's tensors at their new indices, beside the YAML); the base
+    job, and every job without weights, is returned as it is.
+    """
+
+    def prepare(job: TrainJob) -> TrainJob:
+        if not settings.weights or job.name not in edits:
+            return job
+        from ..weights import transfer_edit_checkpoint
+
+        edit, scale = edits[job.name]
+        transfer, target = transfer_edit_checkpoint(
+            edit,
+            settings.weights,
+            Path(job.model_yaml),
+            scale=scale,
+            trust_checkpoint=settings.trust_checkpoint,
+            force=True,
+        )
+        try:
+            transfer.save(target)
+        except OSError as exc:
+            raise CheckpointError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
+        return replace(job, weights=str(target))
+
+    return prepare
+
+
+def outcome_columns(outcome: TrainOutcome) -> dict[str, Any]:
+    """A results row's training columns from one outcome."""
+    return {
+        "map50": outcome.map50,
+        "map50_95": outcome.map50_95,
+        "epoch_time_s": outcome.epoch_time_s,
+        "run_dir": outcome.run_dir or None,
+        "train_status": outcome.status,
+        "train_error": outcome.error or None,
+    }
