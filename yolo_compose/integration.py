@@ -432,7 +432,7 @@ def train_model(source: str, **train_args: Any) -> dict[str, Any]:
 
     model = YOLO(source)
     model.train(**train_args)
-    trainer = model.trainer
+    trainer: Any = model.trainer
     save_dir = Path(trainer.save_dir)
     rows = []
     if (save_dir / RESULTS_CSV).is_file():
