@@ -474,3 +474,38 @@ def outcome_columns(outcome: TrainOutcome) -> dict[str, Any]:
         "train_status": outcome.status,
         "train_error": outcome.error or None,
     }
+
+
+def train_sweep(
+    results: Any,
+    folder: Path,
+    settings: TrainSettings,
+    executor: Executor,
+    *,
+    edits: Mapping[str, tuple[Any, str | None]],
+    progress: Callable[[TrainOutcome, int, int], None] | None = None,
+) -> list[TrainOutcome]:
+    """Train the base and every variant that built; each outcome goes into `results` as it comes.
+
+    `results` is the sweep's results (rows by name, ``update_row``, ``write``): its training
+    columns are set and its files in `folder` rewritten after every run, so an interrupted sweep
+    keeps what finished. `progress(outcome, done, total)` is told of each.
+    """
+    jobs = jobs_for_rows(results.rows, folder, settings)
+    finished = 0
+
+    def record(outcome: TrainOutcome) -> None:
+        nonlocal finished
+        finished += 1
+        results.update_row(outcome.name, **outcome_columns(outcome))
+        results.write(folder)
+        if progress is not None:
+            progress(outcome, finished, len(jobs))
+
+    return train_all(
+        jobs,
+        executor,
+        ledger_path=folder / RUNS_FOLDER / LEDGER_NAME,
+        prepare=checkpoint_preparer(edits, settings),
+        on_outcome=record,
+    )
