@@ -159,6 +159,25 @@ def test_each_local_worker_gets_one_gpu_or_the_cpu():
         ("0", {"CUDA_VISIBLE_DEVICES": "2"})]
 
 
+def test_local_workers_run_every_job_once_each_on_its_own_gpu(monkeypatch, tmp_path):
+    from yolo_compose.sweep import executors
+
+    ran: list[tuple[str, str, str]] = []
+
+    def fake_run_job(job, *, env=None):
+        ran.append((job.name, job.device, (env or {}).get("CUDA_VISIBLE_DEVICES", "")))
+        return _finished(job, "")
+
+    monkeypatch.setattr(executors, "run_job", fake_run_job)
+    monkeypatch.setattr(executors, "visible_gpus", lambda: ["3", "7"])
+    jobs = [_job(tmp_path, f"v{i}") for i in range(5)]
+    done: list[str] = []
+    executors.LocalExecutor(workers=2).run(jobs, lambda outcome: done.append(outcome.name))
+    assert sorted(done) == sorted(name for name, _, _ in ran) == [f"v{i}" for i in range(5)]
+    assert {device for _, device, _ in ran} == {"0"}
+    assert {gpu for _, _, gpu in ran} <= {"3", "7"}
+
+
 def test_ray_options_without_the_ray_executor_are_refused():
     with pytest.raises(ExecutorError, match="--address and --ray-cpus apply to --executor ray only"):
         make_executor("local", workers=1, address="ray://head:10001", cpus=None)
@@ -185,3 +204,157 @@ def test_a_run_killed_by_a_signal_says_so(tmp_path):
     (job.run_dir / LOG_NAME).write_text("Epoch 1/1\n  0%|   | 0/2\n\n", encoding="utf-8")
     outcome = _read_outcome(job, -signal.SIGKILL, job.run_dir / "outcome.json")
     assert outcome.error == "killed by SIGKILL (out of memory?); last log line: 0%|   | 0/2"
+
+
+# --- the command: `sweep --train` on the tiny dataset ---------------------------------------------
+
+SWEEP = ("sweep", "halo", "--base", "yolo11n", "--at", "4", "--at", "8", "--imgsz", "64",
+         "--memory-imgsz", "0", "--latency-repeats", "0")
+TRAIN = ("--epochs", "1", "--train-arg", "batch=2", "--train-arg", "workers=0", "--train-arg", "plots=False")
+NAMES = ["yolo11n", "yolo11n-halo-after4", "yolo11n-halo-after8"]
+TRAIN_COLUMNS = ("map50", "map50_95", "epoch_time_s", "run_dir", "train_status", "train_error")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    from yc_tiny_dataset import make_dataset
+
+    return make_dataset(tmp_path_factory.mktemp("tiny"), images=4, size=128)
+
+
+def _sweep(folder: Path, dataset: Path, *extra: str):
+    from conftest import run_cli
+
+    return run_cli(*SWEEP, "-o", str(folder), "--train", str(dataset), *TRAIN, *extra, cwd=folder.parent,
+                   timeout=900)
+
+
+def _rows(folder: Path) -> dict[str, dict]:
+    return {row["name"]: row for row in json.loads((folder / "results.json").read_text())["rows"]}
+
+
+def _run_files(folder: Path) -> dict[str, int]:
+    """Every file of every run folder with its modification time (ns): a training rewrites them."""
+    return {str(path.relative_to(folder)): path.stat().st_mtime_ns
+            for path in sorted((folder / "runs").glob("*/**/*")) if path.is_file()}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, dataset):
+    """One sweep trained with the local executor: base and two placements, 1 epoch each."""
+    folder = tmp_path_factory.mktemp("local") / "sweep"
+    result = _sweep(folder, dataset)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return folder, result
+
+
+@pytest.mark.slow
+def test_train_fills_the_training_columns_of_every_row(trained):
+    folder, result = trained
+    rows = _rows(folder)
+    assert list(rows) == NAMES
+    for name, row in rows.items():
+        assert row["train_status"] == "ok" and row["train_error"] is None, row
+        assert 0.0 <= row["map50_95"] <= row["map50"] <= 1.0
+        assert row["epoch_time_s"] > 0
+        assert Path(row["run_dir"]) == folder / "runs" / name
+        assert (Path(row["run_dir"]) / "weights" / "best.pt").is_file()
+    from yolo_compose.sweep.results import parse_csv
+
+    csv_rows = parse_csv((folder / "results.csv").read_text())
+    assert [{c: r[c] for c in TRAIN_COLUMNS} for r in csv_rows] == [
+        {c: row[c] for c in TRAIN_COLUMNS} for row in rows.values()]
+    header = next(line for line in result.stdout.splitlines() if "mAP50" in line)
+    assert "mAP50-95" in header
+    assert result.stderr.count("] trained ") == 3
+
+
+@pytest.mark.slow
+def test_a_rerun_of_the_same_sweep_trains_nothing(trained, dataset):
+    folder, _ = trained
+    before, rows_before = _run_files(folder), _rows(folder)
+    again = _sweep(folder, dataset)
+    assert again.returncode == 0, again.stderr[-4000:]
+    assert again.stderr.count("skipped (trained before, same job)") == 3
+    assert "] trained " not in again.stderr
+    assert _run_files(folder) == before
+    assert {n: {c: r[c] for c in TRAIN_COLUMNS} for n, r in _rows(folder).items()} == {
+        n: {c: r[c] for c in TRAIN_COLUMNS} for n, r in rows_before.items()}
+
+
+@pytest.mark.slow
+def test_an_interrupted_sweep_trains_only_what_did_not_finish(trained, dataset):
+    folder, _ = trained
+    # the state a sweep leaves when stopped during its last run: that run is not in the ledger and
+    # its folder holds no weights yet
+    ledger = folder / "runs" / LEDGER_NAME
+    state = json.loads(ledger.read_text())
+    del state["runs"]["yolo11n-halo-after8"]
+    ledger.write_text(json.dumps(state), encoding="utf-8")
+    for path in (folder / "runs" / "yolo11n-halo-after8" / "weights").iterdir():
+        path.unlink()
+    before = _run_files(folder)
+    resumed = _sweep(folder, dataset)
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    assert resumed.stderr.count("skipped (trained before, same job)") == 2
+    assert resumed.stderr.count("] trained yolo11n-halo-after8") == 1
+    after = _run_files(folder)
+    unchanged = {k for k in before if not k.startswith("runs/yolo11n-halo-after8/")}
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
+    assert (folder / "runs" / "yolo11n-halo-after8" / "weights" / "best.pt").is_file()
+    assert sorted(json.loads(ledger.read_text())["runs"]) == NAMES
+    assert _rows(folder)["yolo11n-halo-after8"]["train_status"] == "ok"
+
+
+@pytest.mark.slow
+def test_the_ray_executor_gives_the_same_table_as_the_local_one(trained, dataset, tmp_path):
+    pytest.importorskip("ray", reason="the Ray executor needs the ray extra: pip install 'yolo-compose[ray]'")
+    local_folder, _ = trained
+    folder = tmp_path / "sweep"
+    result = _sweep(folder, dataset, "--executor", "ray", "--ray-cpus", "1")
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stderr.count("] trained ") == 3
+    local, remote = _rows(local_folder), _rows(folder)
+    assert list(remote) == list(local) == NAMES
+    for name in NAMES:
+        assert set(remote[name]) == set(local[name])
+        assert remote[name]["train_status"] == "ok"
+        assert Path(remote[name]["run_dir"]) == folder / "runs" / name
+        assert (Path(remote[name]["run_dir"]) / "weights" / "best.pt").is_file()
+        for column in ("map50", "map50_95", "params", "gflops", "d_params", "status"):
+            assert remote[name][column] == local[name][column], (name, column)
+
+
+def test_the_ray_executor_without_ray_is_one_line_and_exit_2(tmp_path, dataset):
+    import subprocess
+    import sys
+
+    hide_ray = "import sys; sys.modules['ray'] = None; from yolo_compose.cli import main; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", hide_ray, *SWEEP, "-o", str(tmp_path / "sweep"), "--train", str(dataset),
+         "--epochs", "1", "--executor", "ray"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr == ("error: --executor ray needs Ray, which is not installed: "
+                             "pip install 'yolo-compose[ray]'\n")
+    assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--epochs", "1"), "error: --epochs, --weights, --workers, --executor and --train-arg need --train DATA.yaml"),
+        (("--train", "d.yaml"), "error: --train needs --epochs N"),
+        (("--train", "d.yaml", "--epochs", "1", "--train-arg", "name=x"),
+         "error: --train-arg name: not a train arg here (runs go to DIR/runs/<variant>)"),
+        (("--train", "d.yaml", "--epochs", "1", "--address", "auto"),
+         "error: --address and --ray-cpus apply to --executor ray only"),
+        (("--train", "d.yaml", "--epochs", "1", "--weights", "missing.pt"),
+         "error: missing.pt: no such checkpoint file"),
+    ],
+)
+def test_train_options_are_checked_before_any_work(cli, tmp_path, args, message):
+    result = cli(*SWEEP, "-o", str(tmp_path / "sweep"), *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == message
+    assert not (tmp_path / "sweep").exists()
