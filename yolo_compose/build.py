@@ -710,6 +710,45 @@ def base_totals(
     return base.params, base.gflops, False
 
 
+@dataclass
+class BuiltEdit:
+    """An edited spec built at one scale, its resolution args filled (what `insert` measures)."""
+
+    model: torch.nn.Module
+    model_dict: dict[str, Any]
+    filled: list[FilledArg]
+    warnings: list[str]
+    probed: tuple[tuple[int, int], ...]  # sizes the returned model has already run at
+
+
+def build_edit(
+    edit: EditResult,
+    *,
+    scale: str,
+    imgsz: int,
+    source_name: str,
+    on_warning: Callable[[str], None] | None = None,
+) -> BuiltEdit:
+    """Build the edited spec, probe the strides, fill resolution args (rebuilding if they changed).
+
+    The one build step of `insert` (and of `sweep`, so both count the same model). Edits
+    ``edit.spec`` in place only to write resolution args; raises BuildError naming the layer.
+    """
+    model_dict = parse_model_dict(edit.spec.dump(), source_name=source_name, scale=scale or None)
+    model = build_from_dict(model_dict, source_name=source_name)
+    strides = _strides_at_probe(model)
+    warnings = attention_warnings(edit, strides, imgsz)
+    for message in warnings:
+        if on_warning is not None:
+            on_warning(message)
+    filled = fill_resolution_args(edit, strides, imgsz)
+    probed: tuple[tuple[int, int], ...] = ((STRIDE_PROBE, STRIDE_PROBE),)
+    if filled:
+        model_dict = parse_model_dict(edit.spec.dump(), source_name=source_name, scale=scale or None)
+        model, probed = build_from_dict(model_dict, source_name=source_name), ()
+    return BuiltEdit(model, model_dict, filled, warnings, probed)
+
+
 @contextmanager
 def validation_threads() -> Iterator[None]:
     """Run the one-shot validation forwards on up to 4 cores, then restore torch's setting.
@@ -719,14 +758,20 @@ def validation_threads() -> Iterator[None]:
     sets 1) is kept as it is, and so is a busy machine (load average at or above its cores).
     """
     before = torch.get_num_threads()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    busy = hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores
-    if os.environ.get("OMP_NUM_THREADS") == "1" and not busy:
-        torch.set_num_threads(max(1, min(MAX_VALIDATION_THREADS, cores)))
+    torch.set_num_threads(validation_thread_count())
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def validation_thread_count() -> int:
+    """The intra-op threads validation_threads() runs with (the current count where it keeps it)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    busy = hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores
+    if os.environ.get("OMP_NUM_THREADS") == "1" and not busy:
+        return max(1, min(MAX_VALIDATION_THREADS, cores))
+    return torch.get_num_threads()
 
 
 def _warn_stderr(message: str) -> None:
@@ -773,19 +818,9 @@ def _build_and_summarize(
     if base is not None:
         check_replaced_shapes(edit, base, chosen)
     source_name = output_name or edit.default_output_name or (edit.spec.source or "model.yaml")
-    model_dict = parse_model_dict(edit.spec.dump(), source_name=source_name, scale=chosen or None)
-    model = build_from_dict(model_dict, source_name=source_name)
-    strides = _strides_at_probe(model)
-    warnings = attention_warnings(edit, strides, imgsz)
-    for message in warnings:
-        if on_warning is not None:
-            on_warning(message)
-    filled = fill_resolution_args(edit, strides, imgsz)
-    probed: tuple[tuple[int, int], ...] = ((STRIDE_PROBE, STRIDE_PROBE),)
-    if filled:
-        model_dict = parse_model_dict(edit.spec.dump(), source_name=source_name, scale=chosen or None)
-        model, probed = build_from_dict(model_dict, source_name=source_name), ()
-    measure = measure_built(model, source_name=source_name, imgsz=imgsz, already_run=probed)
+    built = build_edit(edit, scale=chosen, imgsz=imgsz, source_name=source_name, on_warning=on_warning)
+    model, model_dict, filled, warnings = built.model, built.model_dict, built.filled, built.warnings
+    measure = measure_built(model, source_name=source_name, imgsz=imgsz, already_run=built.probed)
     base_params, base_gflops, derived = base_totals(edit, measure, chosen, base)
     scales = [ScaleResult(chosen, measure.params, measure.gflops)] if all_scales else []
     if all_scales:

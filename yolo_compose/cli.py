@@ -526,6 +526,123 @@ def templates_command(
 
 # --- end insert / remove --------------------------------------------------------------------
 
+# --- sweep ----------------------------------------------------------------------------------
+_AT_HELP = (
+    f"A placement: after SPEC, or `before:SPEC` in front of it (`after:SPEC` also works). {_SPEC_HELP}; "
+    "Module:all gives one variant per layer. Repeatable. Default: after every layer insert accepts, "
+    "plus before the head (before:Detect)."
+)
+_SORT_HELP = (
+    "Sort the table by this column, ascending: position, name, params, d_params, gflops, d_gflops, "
+    "train_mem_mib, latency_ms, latency_ratio, map50, map50_95 or epoch_time_s."
+)
+
+
+def _check_sort(value: str) -> str:
+    from .render.sweep import SORT_COLUMNS
+
+    if value not in SORT_COLUMNS:
+        raise typer.BadParameter(f"must be one of {', '.join(SORT_COLUMNS)}, got {value!r}")
+    return value
+
+
+def _check_probe_size(value: int) -> int:
+    """A probe's image size: 0 (off) or a positive multiple of 32."""
+    return value if value == 0 else _check_imgsz(value)
+
+
+@app.command("sweep", cls=SpecCommand)
+def sweep_command(
+    module: Annotated[str, typer.Argument(help="Module to place (see `yolo-compose modules`), e.g. halo.")],
+    base: Annotated[str, typer.Option("--base", "-b", help=_BASE_HELP)],
+    at: Annotated[list[str] | None, typer.Option("--at", help=_AT_HELP)] = None,
+    template: Annotated[
+        list[str] | None,
+        typer.Option("--template", help="Also a template's placement (its `module` param set); repeatable."),
+    ] = None,
+    scale: Annotated[
+        list[str] | None, typer.Option("--scale", help="Scale to build (repeatable; default: the base's).")
+    ] = None,
+    imgsz: Annotated[
+        int, typer.Option("--imgsz", callback=_check_imgsz, help="Image size of the GFLOPs and shapes.")
+    ] = 640,
+    args: Annotated[
+        str | None,
+        typer.Option("--args", help="Module YAML args as a JSON list, e.g. '[2, 1]' (default: the module's)"),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Folder to write (default sweep-<base>-<module>)"),
+    ] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", callback=_check_sort, help=_SORT_HELP)
+    ] = "position",
+    json_output: Annotated[bool, typer.Option("--json", help="Print the results document on stdout")] = False,
+    memory_imgsz: Annotated[
+        int, typer.Option("--memory-imgsz", callback=_check_probe_size,
+                          help="Image size of the batch-8 training-step memory probe; 0 skips it.")
+    ] = 128,
+    latency_imgsz: Annotated[
+        int, typer.Option("--latency-imgsz", callback=_check_probe_size,
+                          help="Image size of the timed eval forward (at most imgsz).")
+    ] = 256,
+    latency_repeats: Annotated[
+        int, typer.Option("--latency-repeats", min=0, help="Timed forwards per model (median); 0 skips.")
+    ] = 3,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="torch threads, fixed (default: cores, at most 4)")
+    ] = None,
+    templates: Annotated[list[str] | None, typer.Option("--templates", help=_TEMPLATES_HELP)] = None,
+    import_: Annotated[
+        list[str] | None,
+        typer.Option("--import", help="Import a Python module that registers extra modules."),
+    ] = None,
+) -> None:
+    """Try a module at every placement: one variant per place, each built and measured side by side.
+
+    Each variant is composed as `insert` would (one file per variant, named so ultralytics reads its
+    scale), built restricted and measured: params, exact GFLOPs at --imgsz and their deltas against
+    the base, the output shape at the insertion point, a batch-8 training step's memory, and the
+    eval latency (measured in turn, so ratios hold). DIR gets the YAMLs, results.csv, results.json
+    and sweep.png. Exit 0 when every variant built, 1 when some failed (a row says why), 2 on a
+    usage error.
+
+    Example: yolo-compose sweep halo --base yolo11n   (24 variants into sweep-yolo11n-halo/)
+
+    Example: yolo-compose sweep cbam --base yolov8s --at SPPF --at C2f:all --at before:Detect --sort d_gflops
+    """
+    from .composer.edit import parse_args_json
+    from .composer.templates import load_named
+    from .modules import get, import_user_modules
+    from .render.sweep import render_sweep_json, render_sweep_rich, sweep_progress, write_plot
+    from .sweep.pipeline import MeasureOptions, check_output_folder, measure_steps, run_sweep
+    from .sweep.plan import default_output_folder, plan_sweep
+    from .sweep.results import PLOT_FILE
+
+    options = MeasureOptions(imgsz=imgsz, memory_imgsz=memory_imgsz, latency_imgsz=latency_imgsz,
+                             latency_repeats=latency_repeats, threads=threads)
+    try:
+        import_user_modules(import_ or [])
+        module_spec = get(module)
+        row_args = parse_args_json(args) if args is not None else None
+        recipes = [load_named(name, templates or []) for name in template or []]
+        plan = plan_sweep(module_spec, base, at=at or [], templates=recipes, scales=scale or [],
+                          args=row_args)
+        folder = check_output_folder(output or default_output_folder(plan.base, module_spec, plan.scales[0]))
+        with sweep_progress(measure_steps(plan, options), enabled=not json_output) as step:
+            results = run_sweep(plan, options, folder, on_step=step)
+        write_plot(results, folder / PLOT_FILE)
+    except ComposeError as exc:
+        fail(exc)
+    if json_output:
+        render_sweep_json(results)
+    else:
+        render_sweep_rich(results, folder=folder, sort=sort)
+    raise typer.Exit(results.exit_code)
+
+
+# --- end sweep ------------------------------------------------------------------------------
+
 # --- transfer (weights) ---------------------------------------------------------------------
 @app.command("transfer")
 def transfer_command(

@@ -244,6 +244,13 @@ def apply_recipe(recipe: Recipe, base: str | Path | None = None, *, scale: str |
     if chosen is None:
         raise RecipeError(f"recipe {recipe.name!r} names no base; pass --base", path=recipe.path)
     resolved, spec = load_base(chosen)
+    return apply_recipe_to(recipe, resolved, spec, scale=scale)
+
+
+def apply_recipe_to(
+    recipe: Recipe, resolved: Base, spec: ModelSpec, *, scale: str | None = None
+) -> EditResult:
+    """Apply every edit of `recipe` to an already loaded base `spec` (edited in place); see apply_recipe."""
     input_text = spec.text
     results = []
     for number, edit in enumerate(recipe.edits, start=1):
@@ -466,6 +473,7 @@ __all__ = [
     "RecipeEdit",
     "RecipeError",
     "apply_recipe",
+    "apply_recipe_to",
     "base_shown",
     "combine",
     "load_recipe",

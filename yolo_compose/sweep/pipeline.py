@@ -1,0 +1,157 @@
+"""The sweep's build-and-measure step: plan in, a results folder out.
+
+:func:`run_sweep` measures every model of a :class:`~.plan.SweepPlan`, writes each variant's YAML
+(and the base's, so that every row has a file to train) into the folder, turns the numbers into
+rows (:mod:`.results`) and writes results.json and results.csv. The CLI draws the table and the
+plot from the returned :class:`~.results.SweepResults`.
+
+Training extends this without changing it: after :func:`run_sweep` the rows exist, with their
+``yaml`` files in the folder and the training columns null; a training step fills those columns
+with ``results.update_row(name, ...)`` and rewrites the files with ``results.write(folder)`` after
+every finished run (see :mod:`.results`). A rerun into the same folder carries finished training
+over (:meth:`~.results.SweepResults.carry_training_from`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..composer.files import write_output
+from ..composer.recipe import text_hash
+from ..errors import OutputExistsError
+from .plan import SweepPlan, Variant
+from .results import FAILED, OK, RESULTS_JSON, SweepResults, empty_row
+
+MEMORY_BATCH = 8  # the batch of the training-step memory probe (ultralytics trains at 16 by default)
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    """What to measure and how big the probes are (see :mod:`.measure`)."""
+
+    imgsz: int = 640
+    memory_imgsz: int = 128  # 0: no memory probe
+    latency_imgsz: int = 256
+    latency_repeats: int = 3  # 0: no latency
+    threads: int | None = None  # None: the cores this process may use, at most 4
+
+    @property
+    def memory_size(self) -> int:
+        """The memory probe's image size: memory_imgsz, or imgsz when that is smaller."""
+        return min(self.memory_imgsz, self.imgsz)
+
+    @property
+    def latency_size(self) -> int:
+        """The latency forward's image size: latency_imgsz, or imgsz when that is smaller."""
+        return min(self.latency_imgsz, self.imgsz) if self.latency_imgsz else self.imgsz
+
+
+def measure_steps(plan: SweepPlan, options: MeasureOptions) -> int:
+    """How many progress steps a sweep reports (two for the base, one per variant and latency round)."""
+    per_scale = 2 + len(plan.variants_at(plan.scales[0])) + options.latency_repeats
+    return per_scale * len(plan.scales)
+
+
+def check_output_folder(folder: str | Path) -> Path:
+    """The sweep folder: new, empty, or a previous sweep's (it holds results.json). Checked before
+    anything is built; created here."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise OutputExistsError(f"output {str(path)!r} exists and is not a folder; choose another with -o")
+    if path.is_dir() and any(path.iterdir()) and not (path / RESULTS_JSON).is_file():
+        raise OutputExistsError(
+            f"output folder {str(path)!r} is not empty and holds no {RESULTS_JSON} of an earlier sweep; "
+            "choose another with -o"
+        )
+    if not path.parent.is_dir():
+        raise OutputExistsError(f"output folder {str(path.parent)!r} does not exist")
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def run_sweep(
+    plan: SweepPlan,
+    options: MeasureOptions,
+    folder: Path,
+    *,
+    on_step: Callable[[str], None] = lambda _text: None,
+) -> SweepResults:
+    """Measure every model (see :mod:`.measure`), write the YAMLs and the results files."""
+    from .measure import default_threads, measure_sweep, memory_method, versions
+
+    measured = measure_sweep(plan, options, on_step)
+    rows = []
+    for scale in plan.scales:
+        base_name = plan.base_name(scale)
+        base = measured[base_name]
+        rows.append(_base_row(plan, scale, base, folder))
+        rows += [_variant_row(plan, variant, measured[variant.name], base, folder)
+                 for variant in plan.variants_at(scale)]
+    settings = {
+        "module": plan.module.name,
+        "base": plan.base.name,
+        "base_sha256": text_hash(plan.base_text),
+        "scales": list(plan.scales),
+        "imgsz": options.imgsz,
+        "memory_batch": MEMORY_BATCH,
+        "memory_imgsz": options.memory_size if options.memory_imgsz else None,
+        "memory_method": memory_method() if options.memory_imgsz else None,
+        "latency_imgsz": options.latency_size if options.latency_repeats else None,
+        "latency_repeats": options.latency_repeats,
+        "latency_device": "cpu",
+        "threads": options.threads or default_threads(),
+        "versions": {"yolo_compose": __version__, **versions()},
+    }
+    results = SweepResults(rows, settings)
+    results.carry_training_from(SweepResults.load(folder))
+    results.write(folder)
+    return results
+
+
+def _write_model(folder: Path, file_name: str, text: str) -> tuple[str, str]:
+    """Write one model file of the sweep (replacing an earlier sweep's); (file name, its hash)."""
+    write_output(folder / file_name, text, force=True)
+    return file_name, text_hash(text)
+
+
+def _base_row(plan: SweepPlan, scale: str, measured: Any, folder: Path) -> dict[str, Any]:
+    name = plan.base_name(scale)
+    yaml_file, sha = _write_model(folder, f"{name}.yaml", plan.base_text)
+    return empty_row(
+        name=name, scale=scale, position=0, kind="base", placement="base", yaml=yaml_file, sha256=sha,
+        status=OK, params=measured.params, gflops=measured.gflops, d_params=0, d_params_pct=0.0,
+        d_gflops=0.0, d_gflops_pct=0.0, train_mem_mib=measured.train_mem_mib,
+        latency_ms=measured.latency_ms, latency_ratio=1.0 if measured.latency_ms else None,
+    )
+
+
+def _variant_row(plan: SweepPlan, variant: Variant, measured: Any, base: Any, folder: Path) -> dict[str, Any]:
+    placement = variant.placement
+    row = empty_row(
+        name=variant.name, scale=variant.scale, position=variant.position, kind=placement.kind,
+        placement=placement.text, target=placement.target, target_module=placement.target_module or None,
+        inserted=list(variant.edit.inserted), status=OK if measured.error is None else FAILED,
+        error=measured.error,
+    )
+    if measured.error is not None:
+        return row
+    row["yaml"], row["sha256"] = _write_model(folder, variant.file_name,
+                                              variant.text(plan.base, plan.base_text, folder))
+    d_params, d_gflops = measured.params - base.params, measured.gflops - base.gflops
+    row.update(
+        params=measured.params, gflops=measured.gflops, d_params=d_params,
+        d_params_pct=_ratio(d_params, base.params, 100.0), d_gflops=d_gflops,
+        d_gflops_pct=_ratio(d_gflops, base.gflops, 100.0), out_shape=measured.out_shape,
+        train_mem_mib=measured.train_mem_mib, latency_ms=measured.latency_ms,
+        latency_ratio=_ratio(measured.latency_ms, base.latency_ms),
+    )
+    return row
+
+
+def _ratio(value: float | None, base: float | None, scale: float = 1.0) -> float | None:
+    """scale * value / base (a percentage with scale 100); None when either is missing or base is 0."""
+    return None if value is None or not base else scale * value / base
