@@ -492,6 +492,13 @@ def train_sweep(
     keeps what finished. `progress(outcome, done, total)` is told of each.
     """
     jobs = jobs_for_rows(results.rows, folder, settings)
+    results.settings["train"] = {
+        "data": settings.data,
+        "epochs": settings.epochs,
+        "imgsz": settings.imgsz,
+        "train_args": dict(settings.train_args),
+        "weights": settings.weights,
+    }
     finished = 0
 
     def record(outcome: TrainOutcome) -> None:
@@ -509,3 +516,44 @@ def train_sweep(
         prepare=checkpoint_preparer(edits, settings),
         on_outcome=record,
     )
+
+
+def training_request(
+    data: str | None,
+    *,
+    epochs: int | None,
+    imgsz: int,
+    weights: str | None,
+    trust_checkpoint: bool,
+    train_args: Sequence[str],
+    scales: Sequence[str],
+    executor: str,
+    workers: int | None,
+    address: str | None,
+    ray_cpus: int | None,
+) -> tuple[TrainSettings, Executor] | None:
+    """The CLI's training options checked before any work: (settings, executor), None without --train.
+
+    Raises a one-line usage error (exit 2): training options without --train, --train without
+    --epochs, a bad or reserved --train-arg, a missing --weights file, --weights with several
+    scales, Ray options without the Ray executor, or the Ray executor without Ray installed.
+    """
+    from .executors import make_executor
+
+    if data is None:
+        given = [epochs, weights, workers, address, ray_cpus, *train_args]
+        if any(value is not None for value in given) or executor != "local":
+            raise TrainArgError(
+                "--epochs, --weights, --workers, --executor and --train-arg need --train DATA.yaml"
+            )
+        return None
+    if epochs is None:
+        raise TrainArgError("--train needs --epochs N")
+    parsed = parse_train_args(train_args)
+    if weights is not None and not Path(weights).is_file():
+        raise CheckpointError("no such checkpoint file", path=weights)
+    if weights is not None and len(scales) > 1:
+        raise TrainArgError("--weights is a checkpoint of one scale: sweep one --scale with it")
+    chosen = make_executor(executor, workers=workers or 1, address=address, cpus=ray_cpus)
+    settings = TrainSettings(data, epochs, imgsz, parsed, weights, trust_checkpoint)
+    return settings, chosen
