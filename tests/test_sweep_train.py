@@ -183,6 +183,41 @@ def test_ray_options_without_the_ray_executor_are_refused():
         make_executor("local", workers=1, address="ray://head:10001", cpus=None)
 
 
+@pytest.mark.slow
+def test_with_weights_the_base_starts_from_them_and_each_variant_from_its_transfer(tmp_path):
+    from yc_checkpoints import make_base_checkpoint
+
+    from yolo_compose.modules import get
+    from yolo_compose.sweep.plan import plan_sweep
+    from yolo_compose.sweep.train import TrainSettings, checkpoint_preparer, jobs_for_rows
+    from yolo_compose.weights import PROVENANCE_KEY, file_sha256, identity_init_args, load_checkpoint
+
+    base_pt = make_base_checkpoint(tmp_path / "yolo11n.pt")
+    halo = get("halo")
+    plan = plan_sweep(halo, "yolo11n", at=["8"], args=identity_init_args(halo, None))  # as --weights does
+    variant = plan.variants[0]
+    (tmp_path / variant.file_name).write_text(variant.edit.dump(), encoding="utf-8")
+    rows = [{"name": "yolo11n", "kind": "base", "status": "ok", "yaml": "yolo11n.yaml"},
+            {"name": variant.name, "kind": "after", "status": "ok", "yaml": variant.file_name},
+            {"name": "yolo11n-halo-after23", "kind": "after", "status": "failed", "yaml": None}]
+    settings = TrainSettings("data.yaml", 1, 64, weights=str(base_pt))
+    jobs = jobs_for_rows(rows, tmp_path, settings)
+    assert [job.name for job in jobs] == ["yolo11n", variant.name]  # a variant that did not build: no run
+    assert jobs[0].weights == str(base_pt)
+    assert jobs[1].weights == str(tmp_path / f"{variant.name}.pt")
+    assert jobs[0].weights_origin == jobs[1].weights_origin == file_sha256(base_pt)
+
+    prepare = checkpoint_preparer({variant.name: (variant.edit, variant.scale)}, settings)
+    assert prepare(jobs[0]) == jobs[0]
+    assert prepare(jobs[1]) == jobs[1]
+    ckpt = load_checkpoint(jobs[1].weights)
+    provenance = ckpt[PROVENANCE_KEY]
+    assert provenance["base_checkpoint"]["sha256"] == file_sha256(base_pt)
+    assert provenance["new_layers"] == [9]
+    assert provenance["tensors"]["transferred"] == provenance["tensors"]["total"]
+    assert ckpt["model"].yaml["backbone"][9][3][-1] is True  # zero_init: the new layer starts as the identity
+
+
 # --- one run in a fresh process -------------------------------------------------------------------
 
 
