@@ -7,7 +7,8 @@ restricted, counting GFLOPs at imgsz, the training-step memory probe, the latenc
 writing every file. Its cost per variant is the whole sweep's time (the base's share included)
 divided by the number of variants. The reference is what `insert halo --after 8 --base yolo11n`
 does after its imports: the edit and `build_and_summarize` (restricted build, forwards at 256,
-imgsz and a rectangular size, the exact count, ultralytics' own GFLOPs). Both run in this one
+imgsz and a rectangular size, the exact count, ultralytics' own GFLOPs). The sweep's time includes
+writing results.csv, results.json and sweep.png. Both run in this one
 process, torch and ultralytics imported once; the inserts are timed in turn before and after each
 sweep so that a machine that gets busier or quieter affects both. Target: at most 1.5x.
 """
@@ -41,13 +42,15 @@ def insert_seconds(imgsz: int) -> float:
 
 def sweep_seconds(imgsz: int, folder: Path) -> tuple[float, int]:
     """Wall seconds of a whole sweep of halo over every position of yolo11n, and its variant count."""
+    from yolo_compose.cli import _save_sweep
     from yolo_compose.modules import get
     from yolo_compose.sweep.pipeline import MeasureOptions, check_output_folder, run_sweep
     from yolo_compose.sweep.plan import plan_sweep
 
     start = time.perf_counter()
     plan = plan_sweep(get("halo"), "yolo11n")
-    run_sweep(plan, MeasureOptions(imgsz=imgsz), check_output_folder(folder))
+    folder = check_output_folder(folder)
+    _save_sweep(run_sweep(plan, MeasureOptions(imgsz=imgsz), folder), folder)
     return time.perf_counter() - start, len(plan.variants)
 
 

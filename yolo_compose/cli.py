@@ -560,6 +560,7 @@ def _train_sweep(plan: Any, results: Any, folder: Path, settings: Any, executor:
     train_sweep(
         results, folder, settings, executor,
         edits={variant.name: (variant.edit, variant.scale) for variant in plan.variants},
+        save=lambda: _save_sweep(results, folder),
         progress=lambda outcome, done, total: print_train_outcome(outcome, done=done, total=total),
     )
 
@@ -567,6 +568,19 @@ def _train_sweep(plan: Any, results: Any, folder: Path, settings: Any, executor:
 def _check_probe_size(value: int) -> int:
     """A probe's image size: 0 (off) or a positive multiple of 32."""
     return value if value == 0 else _check_imgsz(value)
+
+
+def _save_sweep(results: Any, folder: Path) -> None:
+    """Rewrite results.json, results.csv (each atomically) and sweep.png from the rows.
+
+    Called once the variants are measured, and again by training after each finished run, so an
+    interrupted sweep keeps everything done so far.
+    """
+    from .render.sweep import write_plot
+    from .sweep.results import PLOT_FILE
+
+    results.write(folder)
+    write_plot(results, folder / PLOT_FILE)
 
 
 @app.command("sweep", cls=SpecCommand)
@@ -667,10 +681,9 @@ def sweep_command(
     from .composer.edit import parse_args_json
     from .composer.templates import load_named
     from .modules import get, import_user_modules
-    from .render.sweep import render_sweep_json, render_sweep_rich, sweep_progress, write_plot
+    from .render.sweep import render_sweep_json, render_sweep_rich, sweep_progress
     from .sweep.pipeline import MeasureOptions, check_output_folder, measure_steps, run_sweep
     from .sweep.plan import default_output_folder, plan_sweep
-    from .sweep.results import PLOT_FILE
     from .sweep.train import training_request
 
     options = MeasureOptions(imgsz=imgsz, memory_imgsz=memory_imgsz, latency_imgsz=latency_imgsz,
@@ -694,9 +707,9 @@ def sweep_command(
         folder = check_output_folder(output or default_output_folder(plan.base, module_spec, plan.scales[0]))
         with sweep_progress(measure_steps(plan, options), enabled=not json_output) as step:
             results = run_sweep(plan, options, folder, on_step=step)
+        _save_sweep(results, folder)
         if training is not None:
             _train_sweep(plan, results, folder, *training)
-        write_plot(results, folder / PLOT_FILE)
     except ComposeError as exc:
         fail(exc)
     if json_output:

@@ -1,15 +1,16 @@
 """The sweep's build-and-measure step: plan in, a results folder out.
 
 :func:`run_sweep` measures every model of a :class:`~.plan.SweepPlan`, writes each variant's YAML
-(and the base's, so that every row has a file to train) into the folder, turns the numbers into
-rows (:mod:`.results`) and writes results.json and results.csv. The CLI draws the table and the
-plot from the returned :class:`~.results.SweepResults`.
+(and the base's, so that every row has a file to train) into the folder and turns the numbers
+into rows (:mod:`.results`). The CLI then saves them (results.json, results.csv and sweep.png,
+``cli._save_sweep``) and draws the table.
 
 Training extends this without changing it: after :func:`run_sweep` the rows exist, with their
 ``yaml`` files in the folder and the training columns null; a training step fills those columns
-with ``results.update_row(name, ...)`` and rewrites the files with ``results.write(folder)`` after
-every finished run (see :mod:`.results`). A rerun into the same folder carries finished training
-over (:meth:`~.results.SweepResults.carry_training_from`).
+with ``results.update_row(name, ...)`` and saves again after every finished run (the CLI hands it
+``_save_sweep`` as a callback, since the plot is the renderers' and this layer does not import
+them). A rerun into the same folder carries finished training over
+(:meth:`~.results.SweepResults.carry_training_from`).
 """
 
 from __future__ import annotations
@@ -80,7 +81,11 @@ def run_sweep(
     *,
     on_step: Callable[[str], None] = lambda _text: None,
 ) -> SweepResults:
-    """Measure every model (see :mod:`.measure`), write the YAMLs and the results files."""
+    """Measure every model (see :mod:`.measure`) and write the YAMLs; returns the rows.
+
+    The caller writes the results files (``results.write(folder)``) and the plot; a previous
+    sweep's training columns in `folder` are carried over first.
+    """
     from .measure import default_threads, measure_sweep, memory_method, versions
 
     measured = measure_sweep(plan, options, on_step)
@@ -108,7 +113,6 @@ def run_sweep(
     }
     results = SweepResults(rows, settings)
     results.carry_training_from(SweepResults.load(folder))
-    results.write(folder)
     return results
 
 

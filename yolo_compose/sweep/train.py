@@ -483,13 +483,14 @@ def train_sweep(
     executor: Executor,
     *,
     edits: Mapping[str, tuple[Any, str | None]],
+    save: Callable[[], None],
     progress: Callable[[TrainOutcome, int, int], None] | None = None,
 ) -> list[TrainOutcome]:
     """Train the base and every variant that built; each outcome goes into `results` as it comes.
 
-    `results` is the sweep's results (rows by name, ``update_row``, ``write``): its training
-    columns are set and its files in `folder` rewritten after every run, so an interrupted sweep
-    keeps what finished. `progress(outcome, done, total)` is told of each.
+    `results` is the sweep's results (rows by name, ``update_row``): its training columns are set
+    and `save()` (results files and plot, each written atomically) called after every run, so an
+    interrupted sweep keeps what finished. `progress(outcome, done, total)` is told of each.
     """
     jobs = jobs_for_rows(results.rows, folder, settings)
     results.settings["train"] = {
@@ -505,7 +506,7 @@ def train_sweep(
         nonlocal finished
         finished += 1
         results.update_row(outcome.name, **outcome_columns(outcome))
-        results.write(folder)
+        save()
         if progress is not None:
             progress(outcome, finished, len(jobs))
 
