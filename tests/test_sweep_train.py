@@ -302,6 +302,12 @@ def test_train_fills_the_training_columns_of_every_row(trained):
     header = next(line for line in result.stdout.splitlines() if "mAP50" in line)
     assert "mAP50-95" in header
     assert result.stderr.count("] trained ") == 3
+    from yolo_compose.render.sweep import write_plot
+    from yolo_compose.sweep.results import SweepResults
+
+    drawn = write_plot(SweepResults.load(folder), folder.parent / "again.png")
+    assert drawn["map50_95"]["n"] == [rows[name]["map50_95"] for name in NAMES]  # the plot has the mAP panel
+    assert (folder / "sweep.png").read_bytes() == (folder.parent / "again.png").read_bytes()
 
 
 @pytest.mark.slow
