@@ -242,7 +242,7 @@ def child_main(argv: Sequence[str]) -> int:
 
 
 def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message``, shortened."""
+    """``Type: message`` on one line (whitespace collapsed), shortened."""
     text = " ".join(str(exc).split()) or "(no message)"
     return f"{type(exc).__name__}: {text}"[:_ERROR_CHARS]
 
