@@ -182,6 +182,19 @@ def test_usage_errors_are_one_line_and_write_nothing(tmp_path: Path, args: tuple
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
+def test_a_base_that_cannot_build_is_a_usage_error_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(
+        "nc: 1\nbackbone:\n  - [-1, 1, Conv, [16, 3, 2]]\n  - [-1, 1, NoSuchBlock, [16]]\n"
+        "head:\n  - [[1], 1, Detect, [nc]]\n"
+    )
+    result = run_cli("sweep", "halo", "--base", "bad.yaml", "--at", "0", *SMALL, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == "" and len(result.stderr.splitlines()) == 1
+    assert "bad.yaml: layer 1: " in result.stderr and "NoSuchBlock" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
 def test_a_folder_of_something_else_is_refused(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine\n")

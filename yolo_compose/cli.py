@@ -529,8 +529,8 @@ def templates_command(
 # --- sweep ----------------------------------------------------------------------------------
 _AT_HELP = (
     f"A placement: after SPEC, or `before:SPEC` in front of it (`after:SPEC` also works). {_SPEC_HELP}; "
-    "Module:all gives one variant per layer. Repeatable. Default: after every layer insert accepts, "
-    "plus before the head (before:Detect)."
+    "Module:all gives one variant per layer. Repeatable. Without --at and --template: after every layer "
+    "insert accepts, plus before the head (before:Detect)."
 )
 _SORT_HELP = (
     "Sort the table by this column, ascending: position, name, params, d_params, gflops, d_gflops, "
@@ -590,7 +590,7 @@ def sweep_command(
     at: Annotated[list[str] | None, typer.Option("--at", help=_AT_HELP)] = None,
     template: Annotated[
         list[str] | None,
-        typer.Option("--template", help="Also a template's placement (its `module` param set); repeatable."),
+        typer.Option("--template", help="A template's placement (its `module` param set); repeatable."),
     ] = None,
     scale: Annotated[
         list[str] | None, typer.Option("--scale", help="Scale to build (repeatable; default: the base's).")
@@ -600,7 +600,7 @@ def sweep_command(
     ] = 640,
     args: Annotated[
         str | None,
-        typer.Option("--args", help="Module YAML args as a JSON list, e.g. '[2, 1]' (default: the module's)"),
+        typer.Option("--args", help="Module YAML args as a JSON list, e.g. '[2, 1]' (templates keep theirs)"),
     ] = None,
     output: Annotated[
         str | None,
@@ -616,7 +616,7 @@ def sweep_command(
     ] = 128,
     latency_imgsz: Annotated[
         int, typer.Option("--latency-imgsz", callback=_check_probe_size,
-                          help="Image size of the timed eval forward (at most imgsz).")
+                          help="Image size of the timed eval forward (at most imgsz; 0: imgsz).")
     ] = 256,
     latency_repeats: Annotated[
         int, typer.Option("--latency-repeats", min=0, help="Timed forwards per model (median); 0 skips.")
@@ -665,7 +665,7 @@ def sweep_command(
     Each variant is composed as `insert` would (one file per variant, named so ultralytics reads its
     scale), built restricted and measured: params, exact GFLOPs at --imgsz and their deltas against
     the base, the output shape at the insertion point, a batch-8 training step's memory, and the
-    eval latency (measured in turn, so ratios hold). DIR gets the YAMLs, results.csv, results.json
+    eval latency (measured in turn, so ratios hold). The folder (-o) gets the YAMLs, results.csv, results.json
     and sweep.png. Exit 0 when every variant built, 1 when some failed (a row says why), 2 on a
     usage error.
 

@@ -17,7 +17,8 @@ so its params and GFLOPs are what ``insert`` reports for the same placement. The
   runs cost less than one insert's forwards), the median of ``latency_repeats`` runs
   measured round-robin over the base and every variant (one forward of each, then again), with
   ``torch.set_num_threads`` fixed for the whole sweep, so that a noisy machine slows all of them
-  alike and the ratios to the base hold. The models are kept until the rounds are done.
+  alike and the ratios to the base hold. The models of a scale are kept until its rounds are
+  done (about 4 bytes per parameter each; ``latency_repeats`` 0 keeps none).
 
 Not done per variant (to stay within 1.5x of one ``insert``'s build and summary): the rectangular
 validation forward and ultralytics' own (thop) GFLOPs figure. A variant whose build or any
@@ -117,7 +118,7 @@ def _measure_base(plan: SweepPlan, scale: str, options: MeasureOptions) -> Measu
                             source_name=name)
     measure = measure_built(model, source_name=name, imgsz=options.imgsz, check_sizes=False,
                             with_ultralytics_gflops=False)
-    result = Measured(measure.params, measure.gflops, model=model)
+    result = Measured(measure.params, measure.gflops, model=model if options.latency_repeats else None)
     result.train_mem_mib = _memory(model, options)
     return result
 
@@ -134,7 +135,7 @@ def _measure_variant(variant: Variant, options: MeasureOptions) -> Measured:
         result.params, result.gflops = measure.params, measure.gflops
         result.out_shape = [list(by_index[i].out_shape) for i in variant.edit.inserted]
         result.train_mem_mib = _memory(built.model, options)
-        result.model = built.model
+        result.model = built.model if options.latency_repeats else None
     except ComposeError as exc:
         result.error = str(exc)
     except Exception as exc:  # a module's own failure in a probe: the row says why, the sweep goes on

@@ -59,7 +59,7 @@ def measure_steps(plan: SweepPlan, options: MeasureOptions) -> int:
 
 def check_output_folder(folder: str | Path) -> Path:
     """The sweep folder: new, empty, or a previous sweep's (it holds results.json). Checked before
-    anything is built; created here."""
+    anything is built; created only once there is something to write in it (run_sweep)."""
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise OutputExistsError(f"output {str(path)!r} exists and is not a folder; choose another with -o")
@@ -70,7 +70,6 @@ def check_output_folder(folder: str | Path) -> Path:
         )
     if not path.parent.is_dir():
         raise OutputExistsError(f"output folder {str(path.parent)!r} does not exist")
-    path.mkdir(exist_ok=True)
     return path
 
 
@@ -89,6 +88,7 @@ def run_sweep(
     from .measure import default_threads, measure_sweep, memory_method, versions
 
     measured = measure_sweep(plan, options, on_step)
+    folder.mkdir(exist_ok=True)
     rows = []
     for scale in plan.scales:
         base_name = plan.base_name(scale)

@@ -11,7 +11,10 @@ Placements:
 - ``--at SPEC`` is a placement *after* SPEC, ``--at before:SPEC`` one *before* it (``after:SPEC``
   is accepted too); SPEC takes every form of ``insert --after`` and a SPEC that selects several
   layers (``C3k2:all``) gives one variant per layer;
-- ``--template NAME`` applies a recipe (its ``module`` param set to the swept module).
+- ``--template NAME`` applies a recipe (its ``module`` param set to the swept module; its own
+  args kept).
+
+Given ``--at`` or ``--template``, only those placements are swept.
 
 The base is read once; each variant is one insert into a fresh spec of that text. Variant names
 are file stems, stable and filename-safe, and keep the scale letter where ultralytics reads it:
@@ -104,8 +107,8 @@ class Variant:
     def text(self, base: Base, base_text: str, folder: Path) -> str:
         """The variant's YAML as written into `folder`: the provenance line, then the edited text.
 
-        The line is the one `insert` users get from `apply`, naming the command that makes the
-        file again (`validate` re-applies a template's recipe to check the file, YC070).
+        The line `apply` writes, naming the command that makes the file again (`validate`
+        re-applies a template's recipe to check such a file, YC070).
         """
         target = folder / self.file_name
         by = self.made_by
@@ -189,6 +192,11 @@ def plan_sweep(
             plan.variants.append(variant)
     if not plan.variants:
         raise EditError(f"no placement of {module.name} to sweep in {resolved.name}", path=spec.source)
+    names = [variant.name for variant in plan.variants]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice or plan.base_name(chosen[0]) in names:
+        clash = ", ".join(twice) or plan.base_name(chosen[0])
+        raise EditError(f"two rows of the sweep would be named {clash}; rename a template", path=spec.source)
     return plan
 
 
