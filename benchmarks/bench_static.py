@@ -8,6 +8,9 @@ run, and the report gives the median wall time and its ratio to that interpreter
 * ``validate`` over 100 model YAMLs (target <= 1 s);
 * ``insert --no-build`` on a generated 1 MB model YAML (25,000 layers; target: seconds).
 
+A floor is timed beside them: ``python -c "import typer, yaml"``, the two imports every static
+command needs (the command line and ultralytics' own YAML reader) and nothing of ours.
+
 Byte-code is written and used as an installed package would (``PYTHONDONTWRITEBYTECODE`` is
 dropped from the commands' environment), so start-up is not a compile of every module.
 
@@ -50,6 +53,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     big.write_text(large_model(25_000), encoding="utf-8")
     return {
         "python -c pass": [sys.executable, "-c", "pass"],
+        "floor: import typer, yaml": [sys.executable, "-c", "import typer, yaml"],
         "insert --no-build -o -": [*cli, "insert", "halo", "--after", "8", "--base", "yolo11n",
                                    "--no-build", "-o", "-"],
         "diff yolo11n yolo11n-halo.yaml": [*cli, "diff", "yolo11n", str(composed)],

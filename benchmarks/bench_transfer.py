@@ -37,7 +37,7 @@ MAKE = """
     from ultralytics import YOLO
     from yolo_compose.composer.edit import compose_insert
     from yolo_compose.modules import get
-    from yolo_compose.weights import identity_init_args
+    from yolo_compose.modules.registry import identity_init_args
     scale, folder = sys.argv[1], sys.argv[2]
     model = YOLO(f"yolo11{scale}.yaml")
     generator = torch.Generator().manual_seed(0)
@@ -60,7 +60,8 @@ MEASURE = """
     from ultralytics import YOLO
     from yolo_compose.composer.edit import compose_insert
     from yolo_compose.modules import get
-    from yolo_compose.weights import identity_init_args, transfer_for_edit
+    from yolo_compose.modules.registry import identity_init_args
+    from yolo_compose.weights import transfer_for_edit
     which, scale, folder = sys.argv[1], sys.argv[2], sys.argv[3]
     composed = f"{folder}/yolo11{scale}-halo.yaml"
 

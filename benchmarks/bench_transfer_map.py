@@ -54,7 +54,8 @@ def run(tmp: Path, args: argparse.Namespace) -> dict[str, tuple[float, float]]:
     import yolo_compose  # noqa: F401
     from yolo_compose.composer.edit import compose_insert
     from yolo_compose.modules import get
-    from yolo_compose.weights import identity_init_args, transfer_for_edit
+    from yolo_compose.modules.registry import identity_init_args
+    from yolo_compose.weights import transfer_for_edit
 
     data = str(make_dataset(tmp / "data", images=args.images, size=args.imgsz * 2))
     common = {"imgsz": args.imgsz, "batch": 8, "workers": 0, "device": args.device, "plots": False}

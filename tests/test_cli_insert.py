@@ -11,6 +11,7 @@ import pytest
 from conftest import run_cli
 
 from yolo_compose.composer import ModelSpec
+from yolo_compose.composer.provenance import text_hash
 
 NO_BUILD = ("--no-build",)
 BAD_FILES = {
@@ -180,7 +181,7 @@ def test_each_bad_file_gets_its_own_message_and_no_output(tmp_path: Path, case: 
         ),
         (
             ("insert", "halo", "--after", "8", "--base", "yolo11n", "--args", "2, 1"),
-            "error: --args '2, 1' is not valid JSON: Extra data (e.g. --args '[2, 1]')",
+            "error: --args: '2, 1' is not valid JSON: Extra data (a list such as '[2, 1]')",
         ),
         (
             ("remove", "Concat:1", "--base", "yolo11n"),
@@ -203,7 +204,10 @@ def test_remove_undoes_an_insert(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     back = run_cli("remove", "HaloAttention", "--base", "yolo11n-halo.yaml", "-o", "-", cwd=tmp_path)
     assert back.returncode == 0, back.stderr
-    assert back.stdout == _bundled("yolo11n").read_text()
+    header, body = back.stdout.split("\n", 1)  # the provenance line names the last edit only
+    assert header.endswith(" from yolo11n-halo.yaml (sha256:" + text_hash((tmp_path / "yolo11n-halo.yaml").read_text())
+                           + ") by remove HaloAttention")
+    assert body == _bundled("yolo11n").read_text()
     assert "removed layer 9 [-1, 1, HaloAttention" in back.stderr
 
 
@@ -231,6 +235,7 @@ def test_no_build_imports_neither_torch_nor_ultralytics(tmp_path: Path) -> None:
     }
     assert "yolo_compose" in imported
     assert not imported & {"torch", "ultralytics", "torchvision", "numpy"}
+    assert "rich" not in imported  # the static edit report is plain columns (render/insert.py)
 
 
 @pytest.mark.parametrize(
@@ -263,7 +268,7 @@ def test_no_build_says_which_trained_size_args_kept_their_defaults(tmp_path: Pat
                    cwd=tmp_path)
     assert mhsa.returncode == 0, mhsa.stderr
     warnings = json.loads(mhsa.stdout)["warnings"]
-    assert any("width=20, height=20" in w and "--no-build" in w for w in warnings), warnings
+    assert any("width=20, height=20" in w and "a build fills them" in w for w in warnings), warnings
 
     halo = run_cli("insert", "halo", "--after", "SPPF", "--base", "yolo11n", "--no-build", "--json",
                    cwd=tmp_path)

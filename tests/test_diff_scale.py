@@ -12,8 +12,10 @@ from unittest import mock
 from _diff_checks import apply_diff
 from _yolov7_like import about, change_args, insert_after, to_nodes, to_yaml, yolov7_like
 
-from yolo_compose.composer import diff
 from yolo_compose.composer.diff import Node, diff_nodes, diff_specs, same_graph, spec_nodes
+from yolo_compose.composer.diff import anchors as diff_anchors
+from yolo_compose.composer.diff import gaps as diff_gaps
+from yolo_compose.composer.diff import problem as diff_problem
 from yolo_compose.composer.spec import INPUT, ModelSpec
 
 
@@ -79,8 +81,8 @@ def test_a_long_stretch_of_repeated_rows_is_anchored_by_the_bounded_diff():
     b = [*a[:100], Node("HaloAttention", 1, [2, 1], (99,), False)]
     b += [Node("Conv", 1, [64, 3, 1], (i,), False) for i in range(100, 600)]
     b[501] = Node("Conv", 1, [80, 3, 1], (500,), False)
-    problem = diff._Problem(a, b)
-    _, gaps = diff._anchors(problem)
+    problem = diff_problem.Problem(a, b)
+    _, gaps = diff_anchors.find_anchors(problem)
     assert max((a1 - a0) * (b1 - b0) for a0, a1, b0, b1 in gaps) < 100
     result = diff_nodes(a, b)
     assert [x.index for x in result.inserted] == [100]
@@ -116,9 +118,9 @@ def random_graph(rng: random.Random, size: int) -> list[Node]:
 def test_gaps_past_the_cell_limit_are_aligned_in_a_band_and_stay_complete():
     rng = random.Random(12)
     a, b = random_graph(rng, 300), random_graph(rng, 260)
-    with mock.patch.object(diff, "_GAP_CELLS", 2_000):
-        problem = diff._Problem(a, b)
-        _, gaps = diff._anchors(problem)
+    with mock.patch.object(diff_gaps, "_GAP_CELLS", 2_000):
+        problem = diff_problem.Problem(a, b)
+        _, gaps = diff_anchors.find_anchors(problem)
         assert any((a1 - a0) * (b1 - b0) > 2_000 for a0, a1, b0, b1 in gaps), "the band is used"
         result = diff_nodes(a, b)
     assert same_graph(apply_diff(a, result), b)
@@ -129,10 +131,10 @@ def test_the_band_holds_a_path_from_corner_to_corner():
     next one starts (a remove can always step down), from column 0 to column m, in a number of
     cells linear in n + m."""
     for n, m in [(700, 700), (3000, 900), (900, 3000), (5, 900_000), (900_000, 5)]:
-        band = diff._band(n, m)
+        band = diff_gaps._band(n, m)
         assert band[0][0] == 0 and band[-1][1] == m and len(band) == n + 1
         for (lo, hi), (next_lo, next_hi) in itertools.pairwise(band):
             assert lo <= next_lo <= hi <= next_hi
         cells = sum(hi - lo + 1 for lo, hi in band)
-        assert cells <= 2 * diff._GAP_CELLS + (2 * diff._MIN_BAND + 3) * (n + 1) + m
+        assert cells <= 2 * diff_gaps._GAP_CELLS + (2 * diff_gaps._MIN_BAND + 3) * (n + 1) + m
         assert min(n, m) < 100 or cells < n * m / 4

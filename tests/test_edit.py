@@ -230,8 +230,8 @@ def test_to_dict_is_json_ready() -> None:
             "layer 23: cannot insert after Detect: it is the model's output head; "
             "insert after one of its inputs instead (16, 19, 22)",
         ),
-        ({"after": 1, "before": 2}, EditError, "give exactly one of --after SPEC or --before SPEC"),
-        ({}, EditError, "give exactly one of --after SPEC or --before SPEC"),
+        ({"after": 1, "before": 2}, EditError, "give exactly one of after or before (a SPEC each)"),
+        ({}, EditError, "give exactly one of after or before (a SPEC each)"),
         ({"after": 99}, LayerSpecError, "layer spec '99': index out of range for a model with 24 layers"),
         ({"after": 1, "args": [1, 2, 3, 4, 5, 6, 7, 8, 9]}, EditError, "halo takes at most"),
     ],
@@ -312,7 +312,7 @@ def test_output_target_rules(tmp_path) -> None:
     existing.write_text("x")
     assert output_target("-", "d.yaml", source=None, force=False) is None
     assert output_target(str(existing), "d.yaml", source=None, force=True) == existing
-    with pytest.raises(OutputExistsError, match="exists; pass --force"):
+    with pytest.raises(OutputExistsError, match=r"exists; overwrite it \(force\), or choose another output$"):
         output_target(str(existing), "d.yaml", source=None, force=False)
     with pytest.raises(OutputExistsError, match="is the input file"):
         output_target(str(existing), "d.yaml", source=str(existing), force=True)

@@ -181,10 +181,11 @@ def test_stdin_is_read_with_a_bound():
 
 def test_insert_and_remove_read_the_base_from_stdin(tmp_path: Path):
     inserted = run_cli("insert", "halo", "--after", "8", "--base", "-", "--no-build", "-o", "-",
-                       input=YOLO11N, cwd=tmp_path)
+                       "--no-provenance", input=YOLO11N, cwd=tmp_path)
     assert inserted.returncode == 0, inserted.stderr
     assert "HaloAttention" in inserted.stdout
-    removed = run_cli("remove", "9", "--base", "-", "-o", "-", input=inserted.stdout, cwd=tmp_path)
+    removed = run_cli("remove", "9", "--base", "-", "-o", "-", "--no-provenance", input=inserted.stdout,
+                      cwd=tmp_path)
     assert removed.returncode == 0, removed.stderr
     assert removed.stdout == YOLO11N
 

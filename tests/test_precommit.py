@@ -130,7 +130,7 @@ def hook_section(output: str, name: str) -> str:
 
 BROKEN_FINDINGS = [
     "models/broken.yaml:4:13: error: layer 1: unknown module 'Cnv' (did you mean Conv, Conv2, AConv?); "
-    "--import a package that registers it if it is yours [YC030]",
+    "if it is yours, import the package that registers it [YC030]",
     "models/broken.yaml:6:33: warning: comment says layer 5, but this row is layer 2 [YC051]",
 ]
 

@@ -11,7 +11,8 @@ import pytest
 from conftest import run_cli
 
 from yolo_compose.composer import ModelSpec, guess_scale
-from yolo_compose.composer.recipe import HEADER, RecipeError, apply_recipe, load_recipe, load_recipe_text
+from yolo_compose.composer.provenance import HEADER
+from yolo_compose.composer.recipe import RecipeError, apply_recipe, load_recipe, load_recipe_text
 
 RECIPE = """\
 name: three-edits
@@ -83,7 +84,7 @@ def test_a_recipe_that_does_not_fit_names_file_line_edit_and_base(tmp_path: Path
     lines = result.stderr.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(
-        "error: recipe.yaml:5: edit 1 `insert halo --after SPPF` does not fit base yolov9c: "
+        "error: recipe.yaml:5: edit 1 `insert halo after SPPF` does not fit base yolov9c: "
     )
     assert "no layer uses module 'SPPF'" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["recipe.yaml"]

@@ -42,11 +42,11 @@ def test_train_args_are_read_as_ultralytics_reads_them():
 @pytest.mark.parametrize(
     ("item", "message"),
     [
-        ("batch", "--train-arg 'batch': expected KEY=VALUE, e.g. batch=8"),
-        ("=3", "--train-arg '=3': expected KEY=VALUE, e.g. batch=8"),
-        ("epochs=3", "--train-arg epochs: not a train arg here (give --epochs)"),
-        ("device=0", "--train-arg device: not a train arg here (the executor gives each run its device"),
-        ("project=x", "--train-arg project: not a train arg here (runs go to DIR/runs/<variant>)"),
+        ("batch", "train arg 'batch': expected KEY=VALUE, e.g. batch=8"),
+        ("=3", "train arg '=3': expected KEY=VALUE, e.g. batch=8"),
+        ("epochs=3", "train arg epochs: set by the sweep itself (the sweep's epochs)"),
+        ("device=0", "train arg device: set by the sweep itself (the executor gives each run its device"),
+        ("project=x", "train arg project: set by the sweep itself (runs go to DIR/runs/<variant>)"),
     ],
 )
 def test_a_malformed_or_reserved_train_arg_is_one_line(item, message):
@@ -178,9 +178,14 @@ def test_local_workers_run_every_job_once_each_on_its_own_gpu(monkeypatch, tmp_p
     assert {gpu for _, _, gpu in ran} <= {"3", "7"}
 
 
-def test_ray_options_without_the_ray_executor_are_refused():
-    with pytest.raises(ExecutorError, match="--address and --ray-cpus apply to --executor ray only"):
-        make_executor("local", workers=1, address="ray://head:10001", cpus=None)
+def test_without_ray_the_ray_executor_is_refused_in_one_line(monkeypatch):
+    from yolo_compose.sweep import executors
+
+    monkeypatch.setattr(executors, "ray_available", lambda: False)
+    with pytest.raises(ExecutorError) as caught:
+        make_executor("ray", workers=1, address=None, cpus=None)
+    assert str(caught.value) == "the Ray executor needs Ray, which is not installed: pip install 'yolo-compose[ray]'"
+    assert caught.value.exit_code == 2
 
 
 @pytest.mark.slow
@@ -387,7 +392,7 @@ def test_the_ray_executor_without_ray_is_one_line_and_exit_2(tmp_path, dataset):
         (("--epochs", "1"), "error: --epochs, --weights, --workers, --executor and --train-arg need --train DATA.yaml"),
         (("--train", "d.yaml"), "error: --train needs --epochs N"),
         (("--train", "d.yaml", "--epochs", "1", "--train-arg", "name=x"),
-         "error: --train-arg name: not a train arg here (runs go to DIR/runs/<variant>)"),
+         "error: --train-arg name: set by the sweep itself (runs go to DIR/runs/<variant>)"),
         (("--train", "d.yaml", "--epochs", "1", "--address", "auto"),
          "error: --address and --ray-cpus apply to --executor ray only"),
         (("--train", "d.yaml", "--epochs", "1", "--weights", "missing.pt"),

@@ -245,7 +245,7 @@ def test_build_never_downloads_weights(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
         "untrusted.yaml:5:41: warning: layer 2: TorchVision loads pretrained weights 'DEFAULT' from the "
-        "internet when built; --build will not build this file [YC034]",
+        "internet when built; the build tier will not build this file [YC034]",
         "untrusted.yaml:5:41: error: not built: it would download and load pretrained weights (see YC034); "
         "use weights null [YC063]",
     ]

@@ -46,7 +46,7 @@ CASES = [
         (),
         1,
         ["6:13: error: layer 1: unknown module 'Cnv' (did you mean Conv, Conv2, AConv?); "
-         "--import a package that registers it if it is yours [YC030]"],
+         "if it is yours, import the package that registers it [YC030]"],
     ),
     (
         "case typo of a torch.nn module",
@@ -61,7 +61,7 @@ CASES = [
         (),
         1,
         ["6:13: error: layer 1: unknown module 'halo' (did you mean HaloAttention? the YAML uses the "
-         "class name); --import a package that registers it if it is yours [YC030]"],
+         "class name); if it is yours, import the package that registers it [YC030]"],
     ),
     (
         "forward reference",
@@ -273,7 +273,7 @@ def test_github_escaping():
         (("--scale", "n", "--all-scales"), "give --scale or --all-scales, not both"),
         (("--imgsz", "100"), "must be a positive multiple of 32, got 100"),
         (("--format", "xml"), "must be rich, json or github"),
-        (("--import", "no_such_package_xyz"), "--import no_such_package_xyz: No module named"),
+        (("--import", "no_such_package_xyz"), "--import: cannot import 'no_such_package_xyz': No module named"),
     ],
 )
 def test_usage_errors_exit_2(args, message, tmp_path):

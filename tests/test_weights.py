@@ -20,9 +20,9 @@ from yolo_compose.composer.edit import compose_insert, compose_remove
 from yolo_compose.errors import CheckpointError
 from yolo_compose.integration import rect_size
 from yolo_compose.modules import get
+from yolo_compose.modules.registry import identity_init_args
 from yolo_compose.weights import (
     PROVENANCE_KEY,
-    identity_init_args,
     load_checkpoint,
     transfer_by_alignment,
     transfer_for_edit,

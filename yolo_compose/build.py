@@ -7,9 +7,9 @@ What `insert` does after the edit (``--no-build`` skips all of it):
    layers. ``ULTRALYTICS_SAFE_LOAD=1`` is read once, when ultralytics is imported, so instead of
    a child process (which would pay the ~2 s import twice) the build sets the thread-local flag
    ultralytics itself uses while loading a checkpoint (:func:`yolo_compose.integration.restricted_mode`);
-   that works whether or not ultralytics was already imported. ``YOLO_OFFLINE=1`` and
-   ``YOLO_AUTOINSTALL=False`` are set (unless the caller set them) before ultralytics is imported
-   by this module, and nothing here downloads.
+   that works whether or not ultralytics was already imported. The CLI runs it offline and without
+   AutoInstall (:func:`yolo_compose.integration.prepare_process`; importing this module sets
+   nothing), and nothing here downloads.
 2. **Fill resolution args** (a module's trained feature-map size) from imgsz and the stride at the
    insertion point, which the stride-probe forward measures; the YAML row gets the values.
 3. **Run** the model at the stride probe (256), at imgsz and at a rectangular size (imgsz x 0.6
@@ -29,8 +29,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import gc
-import logging
 import os
 import sys
 from collections import defaultdict
@@ -40,56 +38,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-os.environ.setdefault("YOLO_OFFLINE", "1")
-os.environ.setdefault("YOLO_AUTOINSTALL", "False")
-# What `import ultralytics` does when it comes first (torch is imported first here). The one-shot
-# validation forwards may still use a few idle cores: see validation_threads().
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+from . import integration
 
-
-
-@contextmanager
-def _settings_banner_muted() -> Iterator[None]:
-    """Drop ultralytics' "Creating new Ultralytics Settings" notice while it is imported.
-
-    A fresh YOLO_CONFIG_DIR makes its first import log three lines about a settings file, which
-    would otherwise land in the middle of a one-line error. Only that record is dropped.
-    """
-
-    def not_the_banner(record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Creating new Ultralytics Settings")
-
-    logger = logging.getLogger("ultralytics")
-    logger.addFilter(not_the_banner)
-    try:
-        yield
-    finally:
-        logger.removeFilter(not_the_banner)
-
-
-# Garbage collections during the torch and ultralytics imports find nothing to free (modules,
-# classes and functions live as long as the process) and took about 0.1 s of a 2.5 s `insert`:
-# they are paused for the imports and resumed as the user had them.
-_collecting = gc.isenabled()
-gc.disable()
-try:
-    import torch  # after the environment above: ultralytics reads it when imported
-
-    with contextlib.redirect_stdout(sys.stderr), _settings_banner_muted():
-        import ultralytics.nn.tasks  # noqa: F401  (here so that one pause covers both imports)
+with integration.heavy_imports():  # quiet and quick in the CLI's process; plain for a library caller
+    import torch
+    import ultralytics.nn.tasks  # noqa: F401  (here so that one pause covers both imports)
     import yaml
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    from . import integration
     from .composer.bases import guess_scale, scaled_name
     from .composer.edit import set_args
     from .composer.rules import is_safe_activation
-    from .errors import BuildError
+    from .errors import BuildError, Hint, Param
     from .flops import FlopCounter
     from .integration import STRIDE_PROBE, probe_sizes
-finally:
-    if _collecting:
-        gc.enable()
 
 #: Most intra-op threads the validation forwards use (more gains nothing on batch-1 forwards).
 MAX_VALIDATION_THREADS = 4
@@ -481,10 +443,11 @@ def ultralytics_gflops(model: torch.nn.Module, imgsz: int) -> float:
 # --- measuring --------------------------------------------------------------------------------
 
 
-def _our_yaml_names() -> set[str]:
+def _injected_yaml_names() -> set[str]:
+    """YAML names of the catalogue modules whose input channels the build injects."""
     from .modules.registry import yaml_names
 
-    return set(yaml_names())
+    return {name for name, spec in yaml_names().items() if spec.injected_channels}
 
 
 def measure_built(
@@ -504,7 +467,7 @@ def measure_built(
     if check_sizes:
         check_forward(model, [s for s in sizes if s != (imgsz, imgsz) and s not in already_run])
     counter, in_shapes, out_shapes = count_layers(model, (imgsz, imgsz))
-    ours = _our_yaml_names()
+    injected = _injected_yaml_names()
     rows = getattr(model, "composed_rows", None) or model.yaml["backbone"] + model.yaml["head"]
     layers = []
     for module, (from_, _n, name, args) in zip(_layers(model), rows, strict=True):
@@ -519,7 +482,7 @@ def measure_built(
                 module=str(name),
                 type=str(module.type),
                 args=list(args),
-                in_channels=(in_shapes.get(i) or [None])[0] if name in ours else None,
+                in_channels=(in_shapes.get(i) or [None])[0] if name in injected else None,
                 params=int(sum(p.numel() for p in module.parameters())),
                 gflops=counter.flops.get(i, 0) / 1e9,
                 out_shape=out_shape,
@@ -638,7 +601,7 @@ def choose_scale(edit: EditResult, scale: str | None) -> str:
     scales = list(edit.spec.scales)
     chosen = scale or (edit.base.scale if edit.base is not None else "") or (scales[0] if scales else "")
     if scales and chosen not in scales:
-        raise BuildError(f"--scale {chosen!r} is not in the model's scales ({', '.join(scales)})")
+        raise BuildError(f"{chosen!r} is not in the model's scales ({', '.join(scales)})", param=Param.scale)
     return chosen
 
 
@@ -678,8 +641,9 @@ def check_replaced_shapes(edit: EditResult, base: ModelMeasure, scale: str) -> N
         raise BuildError(
             f"layer {index}: cannot replace {old.module} with {module.yaml_name}: {old.module} maps "
             f"{old.in_shape} to {old.out_shape} at scale {scale or '-'}, and {module.yaml_name} keeps its "
-            f"input's shape; insert it instead: yolo-compose insert {module.name} --after {old.index} "
-            f"--base {base_name}"
+            f"input's shape",
+            hint=Hint.insert_instead,
+            hint_values={"module": module.name, "index": old.index, "base": base_name},
         )
 
 
@@ -754,8 +718,9 @@ def validation_threads() -> Iterator[None]:
     """Run the one-shot validation forwards on up to 4 cores, then restore torch's setting.
 
     Ultralytics pins training to one intra-op thread; a batch-1 forward at 640 is about 1.4x
-    faster on two. An OMP_NUM_THREADS above 1 (the user's own choice; ultralytics only ever
-    sets 1) is kept as it is, and so is a busy machine (load average at or above its cores).
+    faster on two. Only where the CLI set that one thread itself: a user's OMP_NUM_THREADS (1
+    included) is kept as it is, and so are a library caller's threads and a busy machine (load
+    average at or above its cores).
     """
     before = torch.get_num_threads()
     torch.set_num_threads(validation_thread_count())
@@ -769,7 +734,7 @@ def validation_thread_count() -> int:
     """The intra-op threads validation_threads() runs with (the current count where it keeps it)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     busy = hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores
-    if os.environ.get("OMP_NUM_THREADS") == "1" and not busy:
+    if integration.threads_are_ours() and not busy:
         return max(1, min(MAX_VALIDATION_THREADS, cores))
     return torch.get_num_threads()
 

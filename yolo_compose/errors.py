@@ -1,12 +1,52 @@
 """Errors a user can fix, each one line that names the file, line and layer where it applies.
 
-Every error raised by the composer derives from :class:`ComposeError`. The CLI prints
-``str(error)`` on one line and exits non-zero; nothing else of the traceback reaches the user.
+Every error raised by the composer derives from :class:`ComposeError`. The CLI prints it on one
+line and exits non-zero; nothing else of the traceback reaches the user.
+
+Library messages name no command-line option. An error about one request parameter says which
+(:class:`Param`), and a remedy it suggests is a :class:`Hint`; ``str(error)`` words both in the
+library's terms, and the CLI words them with its own options (``render/errors.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import Enum
 from pathlib import Path
+from typing import TypedDict
+
+
+class Location(TypedDict, total=False):
+    """Where an error applies, as :class:`ComposeError` takes it (``raise E(msg, **where)``)."""
+
+    path: str | Path | None
+    line: int | None
+    layer: int | None
+    column: int | None
+
+
+class Param(str, Enum):
+    """A request parameter an error is about, by its library name (shown before the message)."""
+
+    args = "args"
+    scale = "scale"
+    imports = "imports"
+    weights = "weights"
+
+
+class Hint(Enum):
+    """A remedy an error suggests; its value is the library's wording (shown after the message).
+
+    The value is a :meth:`str.format` template over the error's ``hint_values``.
+    """
+
+    overwrite = "overwrite it (force), or choose another output"
+    other_output = "choose another output"
+    output_file = "give a file as the output"
+    trust_checkpoint = "load it unrestricted only if you trust the file: unpickling can run code"
+    give_base = "give a base"
+    give_place = "name a layer to insert after or before (a SPEC)"
+    insert_instead = "insert it instead: {module} after layer {index} of {base}"
 
 
 class ComposeError(Exception):
@@ -22,6 +62,9 @@ class ComposeError(Exception):
         line: int | None = None,
         layer: int | None = None,
         column: int | None = None,
+        param: Param | None = None,
+        hint: Hint | None = None,
+        hint_values: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -29,6 +72,9 @@ class ComposeError(Exception):
         self.line = line  # 1-based, as editors show it
         self.layer = layer
         self.column = column  # 1-based, shown after the line where the reader knows it
+        self.param = param
+        self.hint = hint
+        self.hint_values = dict(hint_values or {})
 
     def located(self, path: str | Path | None) -> ComposeError:
         """Fill in the file name when the raiser did not know it; returns self for chaining."""
@@ -36,13 +82,28 @@ class ComposeError(Exception):
             self.path = str(path)
         return self
 
-    def __str__(self) -> str:
+    def phrased(self, *, param: str | None = None, hint: str | None = None) -> str:
+        """The one line: where, the parameter at fault, the message, the remedy.
+
+        `param` and `hint` replace the library's wording of the parameter's name and of the
+        remedy's template (the CLI passes its options); the template is filled from hint_values.
+        """
         where = ""
         if self.path is not None:
             where = self.path if self.line is None else f"{self.path}:{self.line}"
             where += f":{self.column}: " if self.line is not None and self.column is not None else ": "
         layer = f"layer {self.layer}: " if self.layer is not None else ""
-        return f"{where}{layer}{self.message}"
+        about = ""
+        if self.param is not None:
+            about = f"{param if param is not None else self.param.value}: "
+        remedy = ""
+        if self.hint is not None:
+            template = hint if hint is not None else self.hint.value
+            remedy = "; " + template.format(**self.hint_values)
+        return f"{where}{layer}{about}{self.message}{remedy}"
+
+    def __str__(self) -> str:
+        return self.phrased()
 
 
 class YamlSyntaxError(ComposeError):
@@ -90,7 +151,7 @@ class FileAccessError(ComposeError):
 
 
 class OutputExistsError(ComposeError):
-    """The output file exists and --force was not given, or it would overwrite the input."""
+    """The output file exists and overwriting was not asked for, or it would overwrite the input."""
 
 
 class BuildError(ComposeError):

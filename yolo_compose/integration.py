@@ -25,7 +25,10 @@ when a release renames one):
 * ``ultralytics.cfg.entrypoint`` - ultralytics' own command line (``yolo ...``);
 * ``YOLO(source).train(...)`` and what its trainer leaves: ``trainer.save_dir``, ``trainer.metrics``
   (the final validation of ``best.pt``, keys ``metrics/mAP50(B)`` and ``metrics/mAP50-95(B)``) and
-  ``results.csv`` in the run folder (one row per epoch; ``time`` is seconds since training began).
+  ``results.csv`` in the run folder (one row per epoch; ``time`` is seconds since training began);
+* what its import reads and binds: ``YOLO_OFFLINE``, ``YOLO_AUTOINSTALL`` and ``OMP_NUM_THREADS``
+  from the environment, its log handler to the ``sys.stdout`` of that moment, and the
+  "Creating new Ultralytics Settings" notice it logs for a fresh settings folder.
 
 How it works:
 
@@ -50,14 +53,16 @@ How it works:
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
+import gc
+import importlib
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType, ModuleType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 TASKS_MODULE = "ultralytics.nn.tasks"
 #: Keys of a final ultralytics checkpoint that hold no model (see :func:`checkpoint_dict`).
@@ -94,6 +99,73 @@ def probe_sizes(imgsz: int) -> list[tuple[int, int]]:
     """Every (h, w) a built model is run at: the stride probe, imgsz square, and the rect size."""
     return list(dict.fromkeys([(STRIDE_PROBE, STRIDE_PROBE), (imgsz, imgsz), rect_size(imgsz)]))
 _hook_installed = False
+
+
+# --- a yolo-compose run's process (the CLI, the build child) --------------------------------------
+
+#: Set for a run before torch or ultralytics is imported, each only where the user has not: no
+#: network, no pip install at run time, and the one intra-op thread ultralytics itself picks when it
+#: is imported before torch (here torch comes first).
+RUN_ENVIRONMENT = {"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "False", "OMP_NUM_THREADS": "1"}
+_SETTINGS_NOTICE = "Creating new Ultralytics Settings"
+
+
+class _Process:
+    """What :func:`prepare_process` did: whether it ran, and whether the user chose the threads."""
+
+    prepared = False
+    user_threads = True  # OMP_NUM_THREADS came from the user (or from nobody we know of)
+
+
+def prepare_process() -> None:
+    """Tune this process for a yolo-compose run: the CLI calls it first, and so does the build child.
+
+    Importing the library does none of this: it sets :data:`RUN_ENVIRONMENT` where unset, and
+    makes :func:`heavy_imports` quiet and quick. Calling it again changes nothing.
+    """
+    if _Process.prepared:
+        return
+    _Process.user_threads = "OMP_NUM_THREADS" in os.environ
+    for name, value in RUN_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    _Process.prepared = True
+
+
+def threads_are_ours() -> bool:
+    """True when a prepared process set OMP_NUM_THREADS itself: the build may use a few idle cores."""
+    return _Process.prepared and not _Process.user_threads
+
+
+@contextlib.contextmanager
+def heavy_imports() -> Iterator[None]:
+    """Around the first import of torch and ultralytics; in a prepared process, quiet and quick.
+
+    There the garbage collector is paused (its sweeps find nothing to free among new modules and
+    took about 0.1 s of a 2.5 s `insert`), stdout goes to stderr (ultralytics binds its log handler
+    to the stdout of its import, and stdout carries the command's result) and the settings notice
+    is dropped (it would land in the middle of a one-line error). A library caller's process
+    imports them untouched.
+    """
+    if not _Process.prepared:
+        yield
+        return
+    import logging  # only here: the static commands never reach this, and logging costs their start
+
+    collecting = gc.isenabled()
+    gc.disable()
+    logger = logging.getLogger("ultralytics")
+
+    def not_the_notice(record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_SETTINGS_NOTICE)
+
+    logger.addFilter(not_the_notice)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        logger.removeFilter(not_the_notice)
+        if collecting:
+            gc.enable()
 
 
 # --- finding parse_model's state --------------------------------------------------------------
@@ -143,23 +215,27 @@ def failing_layer(tb: TracebackType | None) -> int | None:
 # --- adapters ---------------------------------------------------------------------------------
 
 
-def make_adapter(yaml_name: str, target: str) -> type:
+def make_adapter(yaml_name: str, target: str, injected_channels: int = 1) -> type:
     """An nn.Module subclass named `yaml_name` whose construction returns the real module.
 
-    Inside parse_model it returns ``Real(ch[f], *yaml_args)``; anywhere else it passes the
-    arguments through unchanged (``Real(*args)``), so calling it by hand works like the class.
+    Inside parse_model it returns ``Real(ch[f], *yaml_args)`` (``ch[f]`` given `injected_channels`
+    times: twice for a block taking c1 and c2, never for one that needs no channels); anywhere
+    else it passes the arguments through unchanged (``Real(*args)``), so calling it by hand works
+    like the class.
     """
     import torch
 
-    module_name, _, attr = target.partition(":")
+    from .modules.registry import import_target
+
+    module_name = target.partition(":")[0]
 
     def load_real() -> type:
-        return getattr(importlib.import_module(module_name), attr)
+        return import_target(target)
 
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
         real = load_real()
-        c1 = input_channels_from_parse_model(yaml_name)
-        return real(*args, **kwargs) if c1 is None else real(c1, *args, **kwargs)
+        c1 = input_channels_from_parse_model(yaml_name) if injected_channels else None
+        return real(*args, **kwargs) if c1 is None else real(*[c1] * injected_channels, *args, **kwargs)
 
     namespace = {
         "__new__": __new__,
@@ -185,9 +261,11 @@ def _module_classes(target: str) -> list[type]:
     """
     import torch
 
-    module_name, _, attr = target.partition(":")
+    from .modules.registry import import_target
+
+    module_name = target.partition(":")[0]
     module = importlib.import_module(module_name)
-    classes = [getattr(module, attr)]
+    classes = [import_target(target)]
     if module_name.startswith("ultralytics."):  # ultralytics' own block: allow just that class
         return classes
     package = module_name.rpartition(".")[0]
@@ -219,7 +297,9 @@ def _allow_for_safe_load(targets: list[str]) -> list[str]:
         except Exception as exc:  # any import-time error of a user module
             failures.append(f"{target}: {exc}")
     allowed = set(torch.serialization.get_safe_globals())
-    new = [cls for cls in dict.fromkeys(classes) if cls not in allowed]
+    new: list[Callable[..., Any] | tuple[Callable[..., Any], str]] = [
+        cls for cls in dict.fromkeys(classes) if cls not in allowed
+    ]
     if new:
         torch.serialization.add_safe_globals(new)
     return failures
@@ -262,7 +342,7 @@ def register_with_ultralytics(tasks: ModuleType | None = None) -> dict[str, str]
                 continue
             if current is not None and current.__dict__[ADAPTER_FLAG] == spec.target:
                 continue
-            setattr(tasks, yaml_name, make_adapter(yaml_name, spec.target))
+            setattr(tasks, yaml_name, make_adapter(yaml_name, spec.target, spec.injected_channels))
             new_targets.append(spec.target)
         for failure in _allow_for_safe_load(sorted(set(new_targets))):
             skipped[failure.partition(":")[0]] = failure
@@ -273,10 +353,21 @@ def register_with_ultralytics(tasks: ModuleType | None = None) -> dict[str, str]
 # --- registering when ultralytics gets imported -----------------------------------------------
 
 
-class _RegisteringLoader(importlib.abc.Loader):
-    """Wraps the loader of ``ultralytics.nn.tasks``: executes it, then registers our modules."""
+if TYPE_CHECKING:
+    from importlib.abc import Loader as _LoaderProtocol
+else:
+    _LoaderProtocol = object
 
-    def __init__(self, wrapped: Any) -> None:
+
+class _RegisteringLoader(_LoaderProtocol):
+    """Wraps the loader of ``ultralytics.nn.tasks``: executes it, then registers our modules.
+
+    The import system's loader and finder protocols are duck-typed, so neither class here derives
+    from ``importlib.abc``: importing that module loads ``importlib.resources`` as well, a cost
+    every ``import yolo_compose`` (every static command) would pay for two base classes.
+    """
+
+    def __init__(self, wrapped: _LoaderProtocol) -> None:
         self.wrapped = wrapped
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
@@ -290,7 +381,7 @@ class _RegisteringLoader(importlib.abc.Loader):
         return getattr(self.wrapped, name)
 
 
-class _TasksImportHook(importlib.abc.MetaPathFinder):
+class _TasksImportHook:
     """One-shot finder that hands ``ultralytics.nn.tasks`` a registering loader."""
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
@@ -428,7 +519,7 @@ def train_model(source: str, **train_args: Any) -> dict[str, Any]:
     from pathlib import Path
 
     register_with_ultralytics()
-    from ultralytics import YOLO
+    from ultralytics.models import YOLO
 
     model = YOLO(source)
     model.train(**train_args)

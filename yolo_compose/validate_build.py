@@ -34,12 +34,16 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .composer.bases import guess_scale
 from .composer.lint import FileReport, Finding, FindingCounts, clip, fix_file, lint_paths
 from .integration import probe_sizes
 
+#: Where a build child's verdict says it stopped: building, the forward passes, or a limit (time,
+#: memory); the verdict's "stage" field, and the finding code it maps to (YC060/YC061/YC062).
+BuildStage = Literal["build", "forward", "limit"]
+_STAGE_CODES: dict[BuildStage, str] = {"build": "YC060", "forward": "YC061", "limit": "YC062"}
 DEFAULT_IMGSZ = 640
 DEFAULT_TIMEOUT_S = 300.0  # per file, all its scales; yolo11x (build + 3 sizes) took 10 s on 2 cores
 DEFAULT_MEMORY_MB = 8_192  # address space: torch + ultralytics map ~3.5 GB; yolo11x at 640 fits
@@ -185,7 +189,7 @@ def run_child(request: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
     return _parse_verdict(process.returncode, stdout, stderr)
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def _kill_group(process: subprocess.Popen[str]) -> None:
     """Kill the child and everything it started, then reap it."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -197,9 +201,12 @@ def _parse_verdict(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
     for line in reversed(stdout.strip().splitlines()):
         if line.startswith("{"):
             try:
-                return json.loads(line)
+                verdict = json.loads(line)
             except json.JSONDecodeError:
                 break
+            if isinstance(verdict, dict):
+                return verdict
+            break
     if returncode == -signal.SIGALRM:
         return {"ok": False, "stage": "limit", "message": "build took longer than its time limit; stopped"}
     if returncode < 0:
@@ -214,7 +221,7 @@ def _outcome_findings(report: FileReport, verdict: dict[str, Any], options: Buil
     if verdict.get("ok"):
         return []
     stage = verdict.get("stage", "build")
-    code = {"forward": "YC061", "limit": "YC062"}.get(stage, "YC060")
+    code = _STAGE_CODES.get(stage, "YC060")
     message = str(verdict.get("message", "build failed"))
     if stage == "limit" and "memory" in message.lower():
         message += f" (limit {options.memory_mb:,} MB)"
@@ -273,7 +280,7 @@ def _build_all(request: dict[str, Any]) -> dict[str, Any]:
 
     sizes = [tuple(size) for size in request["sizes"]]
     for scale in request["scales"]:
-        stage = "build"
+        stage: BuildStage = "build"
         try:
             model = build_model(request["text"], source_name=request["source_name"], scale=scale)
             stage = "forward"
@@ -284,7 +291,7 @@ def _build_all(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
-def _failure(exc: BaseException, stage: str, scale: str | None, source_name: str) -> dict[str, Any]:
+def _failure(exc: BaseException, stage: BuildStage, scale: str | None, source_name: str) -> dict[str, Any]:
     """A verdict for an exception raised while building or running a model."""
     if _is_memory_error(exc):
         return {"ok": False, "stage": "limit", "scale": scale, "message": "build ran out of memory"}
@@ -300,6 +307,9 @@ def _failure(exc: BaseException, stage: str, scale: str | None, source_name: str
 
 def child_main(stdin: Iterable[str] | None = None) -> int:
     """Entry point of the build child: read one JSON request, print one JSON verdict."""
+    from .integration import prepare_process
+
+    prepare_process()
     request = json.loads("".join(stdin if stdin is not None else sys.stdin))
     _die_with_parent(request.get("parent_pid"))
     _limit_time(request.get("timeout_s"))

@@ -140,7 +140,8 @@ def _plain_string_ok(value: str) -> bool:
     """True when a string can be written bare and reads back as the same string (no `no` or `1e3`)."""
     if not _PLAIN.match(value):
         return False
-    return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
+    tag: str = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+    return tag == "tag:yaml.org,2002:str"
 
 
 def flow_text(value: Any, *, spaced: bool = False) -> str:

@@ -41,7 +41,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 _RESOLVED_CACHE_SIZE = 65_536
 
 
-class _FastLoader(_CLoader):  # type: ignore[misc, valid-type]
+class _FastLoader(_CLoader):  # type: ignore[misc]
     """libyaml's safe loader, remembering the tag each plain scalar resolves to.
 
     libyaml calls back into Python's regex-based resolver for every scalar: 85% of composing a
@@ -53,7 +53,8 @@ class _FastLoader(_CLoader):  # type: ignore[misc, valid-type]
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         if kind is not yaml.ScalarNode:
-            return super().resolve(kind, value, implicit)
+            resolved: str = super().resolve(kind, value, implicit)
+            return resolved
         key = (value, tuple(implicit))
         tag = self._resolved.get(key)
         if tag is None:
@@ -134,7 +135,9 @@ def compose_all(text: str, source: str | None = None) -> list[yaml.Node]:
     roots: list[yaml.Node] = []
     try:
         while loader.check_node():
-            roots.append(loader.get_node())
+            node = loader.get_node()
+            if node is not None:  # check_node() said a document follows
+                roots.append(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "invalid YAML").strip()
@@ -151,7 +154,8 @@ def compose_all(text: str, source: str | None = None) -> list[yaml.Node]:
 
 def _children(node: yaml.Node) -> Iterable[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
-        return node.value
+        items: list[yaml.Node] = node.value
+        return items
     if isinstance(node, yaml.MappingNode):
         return (item for pair in node.value for item in pair)
     return ()
@@ -250,7 +254,11 @@ def read_document(text: str, source: str | None = None) -> Document:
     return Document(text, root, construct(root, source), 1 if text.startswith(BOM) else 0, aliased)
 
 
-def mapping_nodes(node: yaml.Node) -> dict[Any, tuple[yaml.Node, yaml.Node]]:
+#: A mapping's entries by key value: (key node, value node), as :func:`mapping_nodes` returns them.
+MappingNodes = dict[Any, tuple[yaml.Node, yaml.Node]]
+
+
+def mapping_nodes(node: yaml.Node) -> MappingNodes:
     """Scalar key value -> (key node, value node) of a mapping node; the last duplicate wins, as in PyYAML."""
     if not isinstance(node, yaml.MappingNode):
         return {}

@@ -1,4 +1,4 @@
-"""Recipes: several edits of a model in one small YAML file, applied in order, with a provenance line.
+"""Recipes: several edits of a model in one small YAML file, applied in order as one change.
 
 A recipe (read with the project's one reader, :mod:`.reader`)::
 
@@ -22,32 +22,26 @@ Each edit is the command of the same name, with the same SPEC forms and args; it
 model as the edits before it left it. The whole recipe is one change: one index_map from the
 base's layers to the result's, every written row marked.
 
-A written file starts with one comment line, ``# made by yolo-compose 0.1.0 from yolo11n
-(sha256:0123456789ab) by apply recipe.yaml``: the base (name and the first 12 hex digits of its
-text's SHA-256) and the recipe (a path relative to the written file, or ``template:NAME``).
-YAML, ultralytics, the scale guess (taken from the file name) and our reader all read past a
-comment. ``validate`` re-applies the named recipe to the named base and reports a file that it no
-longer produces (:func:`provenance_drift`).
+A written file names the recipe that made it in its first line (:mod:`.provenance`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
+import json
 import re
 import shlex
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ComposeError
+from ..errors import ComposeError, Hint, Location
 from .bases import Base
 from .edit import (
     REASON_CROSSES,
     REASON_READS_INPUT,
     REASON_READS_NEW,
     REASON_SHIFTED,
+    EditAction,
     EditResult,
     EditStep,
     Rewire,
@@ -56,20 +50,15 @@ from .edit import (
     output_name,
     remove_layer,
     replace_layer,
-    set_args,
 )
 from .files import read_input
-from .reader import mapping_nodes, read_document
-from .spec import ModelSpec
+from .reader import MappingNodes, mapping_nodes, read_document
+from .spec import Layer, ModelSpec
 
-ACTIONS = ("insert", "remove", "replace")
+ACTIONS: tuple[EditAction, ...] = ("insert", "remove", "replace")
 _KEYS = {"name", "description", "base", "bases", "where", "scales", "imgsz", "params", "edits"}
 _EDIT_KEYS = {"insert": {"after", "before", "args"}, "replace": {"with", "args"}, "remove": set()}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
-HEADER = re.compile(
-    r"^# made by yolo-compose (?P<version>\S+) from (?P<base>.+?) \(sha256:(?P<hash>[0-9a-f]{12})\) "
-    r"by (?P<by>.+?)\r?$"
-)
 TEMPLATE_PREFIX = "template:"
 
 
@@ -81,7 +70,7 @@ class RecipeError(ComposeError):
 class RecipeEdit:
     """One edit of a recipe, as written (placeholders filled in), with its line in the recipe."""
 
-    action: str
+    action: EditAction
     line: int
     target: str = ""  # remove/replace: the SPEC
     module: str = ""  # insert/replace: the module
@@ -89,14 +78,27 @@ class RecipeEdit:
     before: tuple[str, ...] = ()
     args: list[Any] | None = None
 
-    def command(self) -> str:
-        """The edit as the CLI would be told it: ``insert halo --after SPPF``."""
+    def described(self) -> str:
+        """The edit in words, for messages: ``insert halo after SPPF``, ``replace C3k2 with cbam``."""
         if self.action == "remove":
             return f"remove {self.target}"
         if self.action == "replace":
-            return f"replace {self.target} --with {self.module}"
-        targets = [f"--after {t}" for t in self.after] + [f"--before {t}" for t in self.before]
-        return " ".join(["insert", self.module, *targets])
+            return f"replace {self.target} with {self.module}"
+        places = [f"after {t}" for t in self.after] + [f"before {t}" for t in self.before]
+        return f"insert {self.module} {', '.join(places)}"
+
+    def command_line(self) -> str:
+        """The edit as a command that makes it again, args included and every word quoted for a
+        shell: ``insert halo --after 8 --args '[2, 1, 4, 0, true]'`` (the provenance line's form)."""
+        if self.action == "insert":
+            words = ["insert", self.module]
+            words += [w for t in self.after for w in ("--after", t)]
+            words += [w for t in self.before for w in ("--before", t)]
+        else:
+            words = [self.action, self.target] + (["--with", self.module] if self.action == "replace" else [])
+        if self.args is not None:
+            words += ["--args", json.dumps(self.args)]
+        return " ".join(shlex.quote(word) for word in words)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,19 @@ class Recipe:
             raise RecipeError(f"recipe {self.name!r} has no param {', '.join(unknown)} (its params: {known})",
                               path=self.path)
         return load_recipe_text(self.text, self.path, ref=self.ref, params={**self.params, **values})
+
+    def with_identity_init(self) -> Recipe:
+        """The recipe with every insert's module starting as the identity (``zero_init``, where the
+        module has the option): what ``apply --weights`` writes, so fine-tuning starts at the base."""
+        from ..modules import get
+        from ..modules.registry import identity_init_args
+
+        edits = tuple(
+            replace(edit, args=identity_init_args(get(edit.module), edit.args))
+            if edit.action == "insert" else edit
+            for edit in self.edits
+        )
+        return replace(self, edits=edits)
 
 
 def load_recipe(path: str | Path, *, ref: str | None = None) -> Recipe:
@@ -174,7 +189,7 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _imgsz(value: Any, path: str, nodes: dict) -> int | None:
+def _imgsz(value: Any, path: str, nodes: MappingNodes) -> int | None:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 32 or value % 32:
@@ -201,7 +216,7 @@ def _fill(value: Any, values: dict[str, str], path: str, line: int) -> Any:
 
 def _read_edit(item: Any, line: int, path: str, values: dict[str, str]) -> RecipeEdit:
     """One item of `edits:`, checked: exactly one action, only the keys that action takes."""
-    where = {"path": path, "line": line}
+    where: Location = {"path": path, "line": line}
     if not isinstance(item, dict):
         raise RecipeError(f"an edit is a mapping such as {{insert: halo, after: SPPF}}, got {item!r}",
                           **where)
@@ -242,7 +257,7 @@ def apply_recipe(recipe: Recipe, base: str | Path | None = None, *, scale: str |
     """
     chosen = base if base is not None else recipe.base
     if chosen is None:
-        raise RecipeError(f"recipe {recipe.name!r} names no base; pass --base", path=recipe.path)
+        raise RecipeError(f"recipe {recipe.name!r} names no base", path=recipe.path, hint=Hint.give_base)
     resolved, spec = load_base(chosen)
     return apply_recipe_to(recipe, resolved, spec, scale=scale)
 
@@ -258,7 +273,7 @@ def apply_recipe_to(
             results.append(_apply_edit(spec, edit))
         except ComposeError as exc:
             raise RecipeError(
-                f"edit {number} `{edit.command()}` does not fit base {resolved.name}: {exc}",
+                f"edit {number} `{edit.described()}` does not fit base {resolved.name}: {exc}",
                 path=recipe.path, line=edit.line,
             ) from None
     result = combine(spec, results, input_text)
@@ -330,7 +345,7 @@ def combine(spec: ModelSpec, results: list[EditResult], input_text: str) -> Edit
 
 
 def _rewired_between(
-    base_layers: list, spec: ModelSpec, index_map: dict[int, int], inserted: set[int]
+    base_layers: list[Layer], spec: ModelSpec, index_map: dict[int, int], inserted: set[int]
 ) -> list[Rewire]:
     """Every `from` of a kept layer whose text or layer changed between the base and the result."""
     changes = []
@@ -352,135 +367,12 @@ def _rewired_between(
     return changes
 
 
-# --- provenance -------------------------------------------------------------------------------------
-
-
-def text_hash(text: str) -> str:
-    """The first 12 hex digits of the SHA-256 of a text (as UTF-8): a base's short fingerprint."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-
-
-def provenance_line(version: str, base_shown: str, base_text: str, by: str) -> str:
-    """``# made by yolo-compose X from BASE (sha256:...) by BY`` (no line break)."""
-    return f"# made by yolo-compose {version} from {base_shown} (sha256:{text_hash(base_text)}) by {by}"
-
-
-def recipe_command(ref: str, values: dict[str, str]) -> str:
-    """How the provenance line names a recipe run: ``apply REF [--set k=v ...]``."""
-    sets = [f"--set {shlex.quote(f'{k}={v}')}" for k, v in sorted(values.items())]
-    return " ".join(["apply", shlex.quote(ref), *sets])
-
-
-def with_provenance(text: str, line: str) -> str:
-    """`text` with `line` first (after a byte-order mark); an old provenance line is replaced."""
-    bom = "\ufeff" if text.startswith("\ufeff") else ""
-    body = text[len(bom):]
-    brk = "\r\n" if "\r\n" in body else "\n"
-    first, _, rest = body.partition("\n")
-    if HEADER.match(first):
-        body = rest
-    return f"{bom}{line}{brk}{body}"
-
-
-def recipe_ref(recipe_path: str | Path, output: str | Path | None) -> str:
-    """The recipe's path as the written file should name it: relative to the file's folder."""
-    if output is None:
-        return str(recipe_path)
-    try:
-        return os.path.relpath(Path(recipe_path).resolve(), Path(output).resolve().parent)
-    except ValueError:  # another drive on Windows
-        return str(Path(recipe_path).resolve())
-
-
-def base_shown(base: Base | None, output: str | Path | None) -> str:
-    """How the provenance line names a base: its bundled name, else its path from the file's folder."""
-    if base is None:
-        return "model"
-    return base.name if base.bundled else recipe_ref(base.path, output)
-
-
-def provenance_drift(
-    text: str, path: str, *, find_template: Callable[[str], Path | None]
-) -> tuple[int, str] | None:
-    """(line, message) when `text` names a recipe that no longer produces it; None otherwise.
-
-    Re-applies the recipe the first line names to the base it names and compares the texts
-    (a hand edit, a changed recipe or a changed base all show). A file without the line, or
-    whose line names a command rather than a recipe, is not checked.
-    """
-    bom = "\ufeff" if text.startswith("\ufeff") else ""
-    first = text[len(bom):].partition("\n")[0]
-    header = HEADER.match(first)
-    if header is None or not header.group("by").startswith("apply "):
-        return None
-    words = shlex.split(header.group("by"))[1:]
-    ref, values = words[0], dict(w.split("=", 1) for w in words[2::2] if "=" in w)
-    folder = Path(path).parent
-    try:
-        is_template = ref.startswith(TEMPLATE_PREFIX)
-        recipe_path = find_template(ref[len(TEMPLATE_PREFIX):]) if is_template else folder / ref
-        if recipe_path is None or not Path(recipe_path).is_file():
-            return 1, f"the first line names recipe {ref!r}, which cannot be found"
-        recipe = load_recipe(recipe_path, ref=ref).with_params(values)
-        base = header.group("base")
-        local = folder / base
-        result = apply_recipe(recipe, local if local.is_file() else base)
-    except ComposeError as exc:
-        return 1, f"the first line names recipe {ref!r}, which no longer applies: {exc}"
-    _keep_filled_args(result, text)
-    made_by = header.group("version"), header.group("base")
-    line = provenance_line(*made_by, result.source_text, header.group("by"))
-    expected = with_provenance(result.dump(), line)
-    if expected == text:
-        return None
-    line = _first_difference(text, expected)
-    why = ("the base changed since" if text_hash(result.source_text) != header.group("hash")
-           else "hand-edited, or the recipe changed")
-    return line, (f"this file no longer is what `{header.group('by')}` makes from {header.group('base')} "
-                  f"(line {line} differs; {why}); re-apply the recipe or drop the first line")
-
-
-def _keep_filled_args(result: EditResult, text: str) -> None:
-    """Take the resolution args a build wrote into the file (imgsz // stride, see `insert`): a
-    static re-apply cannot know them, and they follow from the build, not from the recipe."""
-    try:
-        written = ModelSpec.from_text(text)
-    except ComposeError:
-        return
-    for index, module in result.modules_at.items():
-        positions = [k for k, arg in enumerate(module.args) if arg.resolution]
-        if not positions or index >= len(written.layers) or written.layers[index].module != module.yaml_name:
-            continue
-        args = written.layers[index].args
-        values = {k: args[k] for k in positions if k < len(args)}
-        if values:
-            current = len(result.spec.layers[index].args)
-            filled = {k: module.args[k].default for k in range(current, max(values) + 1)}
-            set_args(result.spec, index, {**filled, **values})
-
-
-def _first_difference(a: str, b: str) -> int:
-    """1-based number of the first line where two texts differ."""
-    for number, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), start=1):
-        if x != y:
-            return number
-    return min(len(a.splitlines()), len(b.splitlines())) + 1
-
-
 __all__ = [
-    "HEADER",
     "Recipe",
     "RecipeEdit",
     "RecipeError",
     "apply_recipe",
     "apply_recipe_to",
-    "base_shown",
     "combine",
     "load_recipe",
-    "provenance_drift",
-    "provenance_line",
-    "recipe_command",
-    "recipe_ref",
-    "text_hash",
-    "with_provenance",
 ]

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
-from ..errors import LayerReferenceError, LayerRowError, NotAModelError
+from ..errors import LayerReferenceError, LayerRowError, Location, NotAModelError
 from .files import read_input
 from .reader import Document, mapping_nodes, read_document
 
@@ -62,7 +62,7 @@ MULTI_INPUT_MODULES = (HEAD_MODULES - {"Classify"}) | {
 }
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """True for a YAML integer (bool is an int subclass in Python, but not a layer index)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -88,6 +88,13 @@ class Layer:
     node: yaml.Node | None = None  # the row's node: its marks locate it in the text
 
     @property
+    def row_node(self) -> yaml.SequenceNode:
+        """The row's node, for edits that patch the text; every layer of a ModelSpec has one."""
+        if not isinstance(self.node, yaml.SequenceNode):
+            raise ValueError(f"layer {self.index} was not read from a model text")
+        return self.node
+
+    @property
     def refs(self) -> list[int]:
         """The `from` entries as written, always as a list."""
         return list(self.from_) if isinstance(self.from_, list) else [self.from_]
@@ -107,7 +114,7 @@ def parse_row(
     row: Any, *, index: int, section: str, position: int, line: int | None, node: yaml.Node | None = None
 ) -> Layer:
     """Check one row's shape and types and return it as a Layer; errors name the layer."""
-    where = {"line": line, "layer": index}
+    where: Location = {"line": line, "layer": index}
     if not isinstance(row, list) or len(row) != 4:
         shown = f"{len(row)} items" if isinstance(row, list) else type(row).__name__
         raise LayerRowError(
@@ -228,8 +235,11 @@ class ModelSpec:
         return layers
 
     def section_node(self, name: str) -> yaml.SequenceNode:
-        """The node of a section ('backbone' or 'head')."""
-        return self.nodes[name][1]
+        """The node of a section ('backbone' or 'head'); reading the spec checked it is a list."""
+        node = self.nodes[name][1]
+        if not isinstance(node, yaml.SequenceNode):
+            raise ValueError(f"`{name}` is not a sequence node")
+        return node
 
     def span(self, node: yaml.Node) -> tuple[int, int]:
         """(start, end) of a node in :attr:`text`."""

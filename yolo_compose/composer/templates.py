@@ -9,6 +9,7 @@ used as it is. Nothing here imports torch or ultralytics.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ComposeError
@@ -18,14 +19,14 @@ BUNDLED = Path(__file__).resolve().parent.parent / "templates"
 ENV_VAR = "YOLO_COMPOSE_TEMPLATES"
 
 
-def template_folders(extra: list[str | Path] | None = None) -> list[Path]:
+def template_folders(extra: Sequence[str | Path] | None = None) -> list[Path]:
     """Where templates are looked for, first match wins: --templates folders, the env var's, bundled."""
     folders = [Path(p) for p in extra or []]
     folders += [Path(p) for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
     return [*folders, BUNDLED]
 
 
-def find_template(name: str, extra: list[str | Path] | None = None) -> Path | None:
+def find_template(name: str, extra: Sequence[str | Path] | None = None) -> Path | None:
     """The file of template `name` (``NAME.yaml`` in the first folder that has one), or None."""
     for folder in template_folders(extra):
         for suffix in (".yaml", ".yml"):
@@ -35,7 +36,7 @@ def find_template(name: str, extra: list[str | Path] | None = None) -> Path | No
     return None
 
 
-def all_templates(extra: list[str | Path] | None = None) -> list[Recipe]:
+def all_templates(extra: Sequence[str | Path] | None = None) -> list[Recipe]:
     """Every template by name (a user's folder shadows a bundled template of the same name)."""
     seen: dict[str, Recipe] = {}
     for folder in template_folders(extra):
@@ -52,7 +53,7 @@ def _ref(path: Path) -> str | None:
     return f"{TEMPLATE_PREFIX}{path.stem}" if path.parent == BUNDLED else None
 
 
-def load_named(name_or_path: str, extra: list[str | Path] | None = None) -> Recipe:
+def load_named(name_or_path: str, extra: Sequence[str | Path] | None = None) -> Recipe:
     """A recipe from a file path, else the template of that name; one line when neither exists."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.is_file():

@@ -208,4 +208,43 @@ PSA_BLOCK = register(
         extra={"source": "ultralytics.nn.modules.block.PSABlock (not reachable from a plain YAML)"},
     )
 )
+SPATIAL_ATTENTION = register(
+    ModuleSpec(
+        name="spatial",
+        yaml_name="SpatialAttention",
+        target="ultralytics.nn.modules.conv:SpatialAttention",
+        summary="ultralytics' spatial attention: a sigmoid gate per pixel from a k x k conv on mean/max maps",
+        args=(ArgSpec("kernel_size", "int", 7, "kernel of the conv on the pooled maps", choices=(3, 7)),),
+        complexity="O(N)",
+        size_constraints="any H, W",
+        amp_notes="ultralytics' own module",
+        paper="CBAM: Convolutional Block Attention Module, arXiv:1807.06521 (its spatial branch)",
+        extra={"source": "ultralytics.nn.modules.conv.SpatialAttention (not reachable from a plain YAML)"},
+        injected_channels=0,  # SpatialAttention(kernel_size): it never needs the channel count
+    )
+)
+TRANSFORMER_BLOCK = register(
+    ModuleSpec(
+        name="transformer",
+        yaml_name="TransformerBlock",
+        target="ultralytics.nn.modules.transformer:TransformerBlock",
+        summary="ultralytics' ViT block: a learned position embedding, then global multi-head self-attention",
+        args=(
+            ArgSpec("num_heads", "int", 4, "attention heads; c1 must be divisible by them", minimum=1),
+            ArgSpec("num_layers", "int", 1, "transformer layers in the block", minimum=1),
+        ),
+        complexity="O(N^2)",
+        levels=("P5",),
+        size_constraints="any H, W",
+        amp_notes="ultralytics' own module",
+        paper="An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale, arXiv:2010.11929",
+        extra={
+            "source": "ultralytics.nn.modules.transformer.TransformerBlock (not reachable from a plain YAML)",
+            "channels": "built as TransformerBlock(c1, c1, ...): c2 = c1, so no channel-changing conv",
+        },
+        injected_channels=2,
+    )
+)
+# TransformerLayer is not catalogued: it reads a (sequence, batch, channels) tensor, not a
+# feature map, so no YAML row can feed it one (TransformerBlock is its feature-map wrapper).
 # --- end ultralytics' own blocks ---------------------------------------------------------------

@@ -19,11 +19,17 @@ import importlib
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from ..errors import UnknownModuleError
+from ..errors import Param, UnknownModuleError
 
 ENTRY_POINT_GROUP = "yolo_compose.modules"
+
+#: How a module's cost grows with the pixels N = H*W of its feature map.
+Complexity = Literal["O(N)", "O(N^2)"]
+#: What the composer fills an arg from: "w"/"h" the feature map's width/height, "size" one int for
+#: a square map, "" nothing (the user's value or the default).
+Resolution = Literal["", "w", "h", "size"]
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,8 @@ class ArgSpec:
     type: str  # "int", "float", "bool", "list[int]", ...
     default: Any
     help: str
-    #: Non-empty when the composer fills it from imgsz and the stride at the insertion point:
-    #: "w" = feature-map width, "h" = feature-map height, "size" = one int for a square map.
-    resolution: str = ""
+    #: Non-empty when the composer fills it from imgsz and the stride at the insertion point.
+    resolution: Resolution = ""
     #: False for an option a default row leaves out (``zero_init``: written only when it is set,
     #: so a plain insert writes the paper's row, ``[2, 1, 4, 0]``).
     in_default_row: bool = True
@@ -117,13 +122,17 @@ class ModuleSpec:
     args: tuple[ArgSpec, ...] = ()
     aliases: tuple[str, ...] = ()
     yaml_aliases: tuple[str, ...] = ()  # other YAML class names users write for it
-    complexity: str = "O(N)"  # in pixels N = H*W of the feature map: "O(N)" or "O(N^2)"
+    complexity: Complexity = "O(N)"
     levels: tuple[str, ...] = ("P3", "P4", "P5")  # recommended pyramid levels
     size_constraints: str = "any H, W"
     amp_notes: str = ""
     paper: str = ""
     keeps_channels: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    #: How often the build puts the input channels in front of the YAML args: 1 = ``Module(c1,
+    #: *args)``; 2 = ``Module(c1, c1, *args)`` (a block that takes c1 and c2, kept equal); 0 =
+    #: ``Module(*args)`` (a module that never needs them).
+    injected_channels: int = 1
 
     @property
     def default_args(self) -> list[Any]:
@@ -156,8 +165,42 @@ class ModuleSpec:
 
     def load_class(self) -> type:
         """Import and return the nn.Module class (this is where torch gets imported)."""
-        module_name, _, attr = self.target.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return import_target(self.target)
+
+
+def import_target(target: str) -> type:
+    """The class a ``"package.module:ClassName"`` target names, imported now.
+
+    Raises ImportError/AttributeError as the import does, TypeError when the name is not a class
+    (an entry point naming a function, say): ultralytics can only build a class.
+    """
+    module_name, _, attr = target.partition(":")
+    found = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(found, type):
+        raise TypeError(f"{target} names a {type(found).__name__}, not a class")
+    return found
+
+
+#: The module option that makes an inserted layer the identity at initialisation.
+ZERO_INIT_ARG = "zero_init"
+
+
+def identity_init_args(module: ModuleSpec, args: list[Any] | None) -> list[Any] | None:
+    """The row's args with ``zero_init`` set to True (the inserted layer starts as the identity).
+
+    Args the user gave are kept, and so is a ``zero_init`` they wrote; a module without the
+    option gets its args unchanged.
+    """
+    names = [arg.name for arg in module.args]
+    if ZERO_INIT_ARG not in names:
+        return args
+    position = names.index(ZERO_INIT_ARG)
+    if args is not None and len(args) > position:
+        return list(args)
+    full = list(module.default_args if args is None else args)
+    full.extend(arg.default for arg in module.args[len(full) : position + 1])
+    full[position] = True
+    return full
 
 
 def normalize(name: str) -> str:
@@ -204,12 +247,12 @@ def _load_entry_points() -> None:
 
 
 def import_user_modules(names: list[str] | tuple[str, ...]) -> None:
-    """Import user modules (``--import my_pkg.my_module``) so that their register() calls run."""
+    """Import user modules (the CLI's ``--import my_pkg.my_module``) so that their register() calls run."""
     for name in names:
         try:
             importlib.import_module(name)
         except ImportError as exc:
-            raise UnknownModuleError(f"--import {name}: {exc}") from None
+            raise UnknownModuleError(f"cannot import {name!r}: {exc}", param=Param.imports) from None
 
 
 def all_specs() -> list[ModuleSpec]:

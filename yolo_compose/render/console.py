@@ -67,6 +67,20 @@ def print_error(message: str) -> None:
     sys.stderr.flush()
 
 
+def plain_columns(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """A header, a rule of dashes and the rows, each column left-aligned to its widest cell.
+
+    For reports short enough to need no Rich: no box characters, no trailing spaces, one line
+    per row whatever the terminal's width (the cells are short: indices, module names, refs).
+    """
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+    return [line(headers), line(tuple("-" * width for width in widths)), *(line(row) for row in rows)]
+
+
 def no_color() -> bool:
     """True when NO_COLOR is set (https://no-color.org)."""
     return bool(os.environ.get("NO_COLOR"))
@@ -97,5 +111,6 @@ def print_table(console: Console, table: Table, title: str = "") -> None:
         if segments:
             last = segments[-1]
             segments[-1] = type(last)(last.text.rstrip(), last.style, last.control)
-        console.print(Text.assemble(*((s.text, s.style) for s in segments if not s.control)), soft_wrap=True)
+        console.print(Text.assemble(*((s.text, s.style or "") for s in segments if not s.control)),
+                      soft_wrap=True)
 

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from rich import box
 from rich.table import Table
@@ -44,11 +44,15 @@ def _labels(labels: Sequence[LayerLabel]) -> str:
     return ", ".join(str(label) for label in labels)
 
 
+#: The report's sections, in order: the layer changes (a LayerChangeKind each), then the rest.
+FindingSection = Literal["inserted", "removed", "changed", "rewired", "renumbered", "top-level", "comments"]
+
+
 @dataclass(frozen=True)
 class Finding:
     """One reportable difference: its section, the sentence, and where it sits in file B (or A)."""
 
-    section: str
+    section: FindingSection
     message: str
     line: int | None
     in_a: bool = False  # the line is in file A (a removed layer or key)
@@ -57,50 +61,51 @@ class Finding:
 def findings(result: DiffResult, *, verbose: bool = False) -> list[Finding]:
     """Every difference as a sentence, in report order; renumbered refs only with ``verbose``."""
     found: list[Finding] = []
-    for x in result.inserted:
-        feeds_text = f"; feeds {_labels(x.readers)}" if x.readers else ""
-        after = f"after A {x.after_a}" if x.after_a else "at the start"
+    for ins in result.inserted:
+        feeds_text = f"; feeds {_labels(ins.readers)}" if ins.readers else ""
+        after = f"after A {ins.after_a}" if ins.after_a else "at the start"
         found.append(
             Finding(
                 "inserted",
-                f"inserted {x.index} {x.node.module} {flow(x.node.args)} (repeats {flow(x.node.repeats)}, "
-                f"from {flow(x.from_)} = {_labels(x.sources)}), {after}{feeds_text}",
-                x.line,
+                f"inserted {ins.index} {ins.node.module} {flow(ins.node.args)} "
+                f"(repeats {flow(ins.node.repeats)}, from {flow(ins.from_)} = {_labels(ins.sources)}), "
+                f"{after}{feeds_text}",
+                ins.line,
             )
         )
-    for x in result.removed:
+    for rem in result.removed:
         found.append(
             Finding(
                 "removed",
-                f"removed A {x.index} {x.node.module} {flow(x.node.args)} (repeats {flow(x.node.repeats)}, "
-                f"from {flow(x.from_)}), before {x.before_b}",
-                x.line,
+                f"removed A {rem.index} {rem.node.module} {flow(rem.node.args)} "
+                f"(repeats {flow(rem.node.repeats)}, from {flow(rem.from_)}), before {rem.before_b}",
+                rem.line,
                 in_a=True,
             )
         )
-    for x in result.changed:
-        changes = "; ".join(f"{c.field} {flow(c.old)} → {flow(c.new)}" for c in x.changes)
-        where = f"{x.b_index}" if x.a_index == x.b_index else f"{x.b_index} (A {x.a_index})"
-        found.append(Finding("changed", f"changed {where}: {changes}", x.b_line))
-    for x in result.rewired:
-        where = f"{x.b_index}" if x.a_index == x.b_index else f"{x.b_index} (A {x.a_index})"
+    for chg in result.changed:
+        changes = "; ".join(f"{c.field} {flow(c.old)} → {flow(c.new)}" for c in chg.changes)
+        where = f"{chg.b_index}" if chg.a_index == chg.b_index else f"{chg.b_index} (A {chg.a_index})"
+        found.append(Finding("changed", f"changed {where}: {changes}", chg.b_line))
+    for rew in result.rewired:
+        where = f"{rew.b_index}" if rew.a_index == rew.b_index else f"{rew.b_index} (A {rew.a_index})"
         found.append(
             Finding(
                 "rewired",
-                f"rewired {where} {x.module}: inputs A [{_labels(x.old_sources)}] "
-                f"→ [{_labels(x.new_sources)}] "
-                f"(from {flow(x.old_from)} → {flow(x.new_from)})",
-                x.b_line,
+                f"rewired {where} {rew.module}: inputs A [{_labels(rew.old_sources)}] "
+                f"→ [{_labels(rew.new_sources)}] "
+                f"(from {flow(rew.old_from)} → {flow(rew.new_from)})",
+                rew.b_line,
             )
         )
     if verbose:
-        for x in result.renumbered:
+        for ren in result.renumbered:
             found.append(
                 Finding(
                     "renumbered",
-                    f"renumbered {x.b_index} {x.module} input {x.position + 1}: {x.old} → {x.new} "
-                    f"(still reads {x.source})",
-                    x.b_line,
+                    f"renumbered {ren.b_index} {ren.module} input {ren.position + 1}: {ren.old} → {ren.new} "
+                    f"(still reads {ren.source})",
+                    ren.b_line,
                 )
             )
     for t in result.top_level:
@@ -143,7 +148,7 @@ def headline(result: DiffResult) -> str:
     return f"{state}: {', '.join(parts)}"
 
 
-_STYLES = {
+_STYLES: dict[FindingSection, str] = {
     "inserted": "green",
     "removed": "red",
     "changed": "yellow",
@@ -188,7 +193,7 @@ def _render_report(result: DiffResult, *, verbose: bool) -> None:
         console.print("same")
         return
     console.print(Text(f"{result.a.name} → {result.b.name}: {head}", style="bold"), soft_wrap=True)
-    current = None
+    current: FindingSection | None = None
     for finding in findings(result, verbose=verbose):
         if finding.section != current:
             current = finding.section
@@ -260,7 +265,7 @@ def cost_table(
     for measure in measures:
         for column in (f"{measure} A", f"{measure} B", f"Δ {measure}"):
             table.add_column(column, justify="right", no_wrap=True)
-    rows = [
+    rows: list[tuple[str, str, tuple[int | None, int | None], tuple[float | None, float | None]]] = [
         (printable(f"{x.b_index if x.b_index is not None else f'A {x.a_index}'} {x.module}"), x.kind,
          (x.a_params, x.b_params), (x.a_gflops, x.b_gflops))
         for x in cost.layers

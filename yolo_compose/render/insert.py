@@ -1,18 +1,21 @@
-"""Renderers for `yolo-compose insert` and `remove`: the edit report as Rich text or as JSON.
+"""Renderers for `yolo-compose insert` and `remove`: the edit report as plain text or as JSON.
 
-The Rich report goes to stderr (it is a summary; stdout carries the result: the written path, or
+The text report goes to stderr (it is a summary; stdout carries the result: the written path, or
 the YAML itself with ``-o -``). The JSON report is the only thing on stdout.
+
+The report is plain aligned columns, as pip-audit's ``columns`` format is, not a Rich table:
+it is the whole output of a static edit (``--no-build``), and importing and laying out Rich
+would cost about a third of that command's run. The build's summary, which follows it when the
+model is built, is the Rich table.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from rich.table import Table
-from rich.text import Text
-
 from ..composer.edit import EditResult, EditStep, Rewire
-from .console import print_json, print_table, printable, stderr_console
+from .console import plain_columns, print_json, printable
 
 
 def edit_report_dict(
@@ -88,38 +91,42 @@ def moved_ranges(index_map: dict[int, int]) -> list[str]:
     return [f"{run[0][0]}..{run[-1][0]} -> {run[0][1]}..{run[-1][1]}" for run in runs]
 
 
-def rewire_table(rewired: list[Rewire]) -> Table:
-    """The references the edit rewrote or redirected, one row each."""
-    table = Table()
-    for column in ("layer", "was", "module", "from", "why"):
-        table.add_column(column)
+REWIRE_COLUMNS = ("layer", "was", "module", "from", "why")
+
+
+def rewire_rows(rewired: list[Rewire]) -> list[tuple[str, ...]]:
+    """The references the edit rewrote or redirected, one row each, in REWIRE_COLUMNS order."""
+    rows: list[tuple[str, ...]] = []
     for item in rewired:
         ref = (
             f"{item.old_ref} -> {item.new_ref}"
             if item.old_ref != item.new_ref
             else f"{item.new_ref} (same text)"
         )
-        table.add_row(str(item.layer), str(item.old_layer), printable(item.module), ref, item.reason)
-    return table
+        rows.append((str(item.layer), str(item.old_layer), printable(item.module), ref, item.reason))
+    return rows
 
 
-def render_edit_rich(edit: EditResult, *, output: str | None) -> None:
-    """Print the edit report on stderr: what was done, which layers moved, which refs changed."""
-    console = stderr_console()
-    console.print(Text(headline(edit), style="bold"), soft_wrap=True)  # prose: the terminal wraps it
+def edit_report_lines(edit: EditResult, *, output: str | None) -> list[str]:
+    """The edit report: what was done, which layers moved, which refs changed, where it went."""
     ranges = moved_ranges(edit.index_map)
-    console.print(
+    lines = [
+        headline(edit),
         f"renumbered: {', '.join(ranges) if ranges else 'nothing moved'}"
         f"; {edit.comments_renumbered} index comments updated",
-        soft_wrap=True,
-    )
+    ]
     if edit.rewired:
-        print_table(console, rewire_table(edit.rewired), "References")
+        lines += ["References", *plain_columns(REWIRE_COLUMNS, rewire_rows(edit.rewired))]
     if output is not None:
-        where = f"wrote {printable(output)}" if output != "-" else "YAML written to stdout"
-        console.print(where, soft_wrap=True)
-    for warning in edit.warnings:
-        console.print(Text(f"warning: {printable(warning)}", style="yellow"), soft_wrap=True)
+        lines.append(f"wrote {printable(output)}" if output != "-" else "YAML written to stdout")
+    lines += [f"warning: {printable(warning)}" for warning in edit.warnings]
+    return lines
+
+
+def render_edit_text(edit: EditResult, *, output: str | None) -> None:
+    """Print the edit report on stderr (see edit_report_lines)."""
+    sys.stderr.write("".join(f"{line}\n" for line in edit_report_lines(edit, output=output)))
+    sys.stderr.flush()
 
 
 def _row_text(row: list[Any]) -> str:

@@ -18,7 +18,7 @@ from ..composer.bases import guess_scale
 from .console import fits, no_color, print_json, print_table, printable, stderr_console
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, JustifyMethod
 
     from ..build import BuildSummary, LayerMeasure
 
@@ -70,7 +70,7 @@ def from_text(value: Any) -> str:
 # --- the table ------------------------------------------------------------------------------------
 
 
-_COLUMNS = (
+_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("#", "right"),
     ("from", "right"),
     ("n", "right"),

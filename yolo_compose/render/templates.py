@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ..composer.recipe import Recipe
+from ..composer.recipe import Recipe, RecipeEdit
 from .console import print_json, stdout_console
 
 
@@ -20,9 +20,19 @@ def template_dict(recipe: Recipe) -> dict[str, Any]:
         "bases": list(recipe.bases),
         "params": dict(recipe.params),
         "path": recipe.path,
-        "edits": [edit.command() for edit in recipe.edits],
+        "edits": [edit_command(edit) for edit in recipe.edits],
         "example": example(recipe),
     }
+
+
+def edit_command(edit: RecipeEdit) -> str:
+    """A recipe's edit as the CLI would be told it: ``insert halo --after SPPF``."""
+    if edit.action == "remove":
+        return f"remove {edit.target}"
+    if edit.action == "replace":
+        return f"replace {edit.target} --with {edit.module}"
+    targets = [f"--after {t}" for t in edit.after] + [f"--before {t}" for t in edit.before]
+    return " ".join(["insert", edit.module, *targets])
 
 
 def example(recipe: Recipe) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..composer.lint import CODES, Finding
+from ..composer.lint import CODES, Finding, Severity
 from ..validate_build import ValidationResult
 from .console import OutputFormat, print_json
 
@@ -33,7 +33,7 @@ def _github_escape(text: str, *, property_value: bool = False) -> str:
 
 def github_line(finding: Finding) -> str:
     """A GitHub Actions annotation: ``::error file=...,line=...,col=...,title=CODE::text``."""
-    level = "error" if finding.severity.value == "error" else "warning"
+    level = "error" if finding.severity is Severity.error else "warning"
     props = ",".join(
         (
             f"file={_github_escape(finding.path, property_value=True)}",

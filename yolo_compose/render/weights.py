@@ -16,11 +16,25 @@ from rich.text import Text
 from .console import no_color, print_json, stderr_console
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, JustifyMethod
 
-    from ..weights import LayerTransfer, TransferReport
+    from ..weights import LayerTransfer, TransferReport, TransferStatus
 
-_STATUS_STYLE = {"new": "bold green", "removed": "red", "partial": "yellow", "not transferred": "yellow"}
+_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("old", "right"),
+    ("new", "right"),
+    ("module", "left"),
+    ("tensors", "right"),
+    ("status", "left"),
+    ("why", "left"),
+)
+_STATUS_STYLE: dict[TransferStatus, str] = {
+    "new": "bold green",
+    "removed": "red",
+    "replaced": "red",
+    "partial": "yellow",
+    "not transferred": "yellow",
+}
 
 
 def headline(report: TransferReport) -> str:
@@ -44,14 +58,7 @@ def _shown(layer: LayerTransfer) -> bool:
 def layer_table(report: TransferReport) -> Table:
     """The layers that moved, are new, or were not (fully) transferred."""
     table = Table(title="Weights per layer", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
-    for name, justify in (
-        ("old", "right"),
-        ("new", "right"),
-        ("module", "left"),
-        ("tensors", "right"),
-        ("status", "left"),
-        ("why", "left"),
-    ):
+    for name, justify in _COLUMNS:
         table.add_column(name, justify=justify, overflow="fold")
     for layer in filter(_shown, report.layers):
         tensors = f"{layer.transferred}/{layer.tensors}" if layer.old is not None else str(layer.tensors)
@@ -79,6 +86,9 @@ def summary_lines(report: TransferReport) -> list[str]:
     ]
     if report.new_layers:
         lines.append(f"new layers (keep their initialisation): {', '.join(map(str, report.new_layers))}")
+    if report.replaced_layers:
+        replaced = ", ".join(map(str, report.replaced_layers))
+        lines.append(f"replaced base layers (their tensors are not loaded into the new ones): {replaced}")
     reasons = Counter(item.reason for item in report.skipped)
     lines.extend(f"not transferred: {count} tensor(s): {reason}" for reason, count in reasons.most_common())
     lines.extend(report.notes)

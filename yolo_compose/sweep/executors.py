@@ -106,7 +106,7 @@ def ray_available() -> bool:
 def require_ray() -> None:
     """Raise the one-line ExecutorError when Ray is not installed."""
     if not ray_available():
-        raise ExecutorError(f"--executor ray needs Ray, which is not installed: {RAY_INSTALL}")
+        raise ExecutorError(f"the Ray executor needs Ray, which is not installed: {RAY_INSTALL}")
 
 
 def train_on_ray_worker(job: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -189,10 +189,8 @@ def _ray_outcome(ray: Any, ref: Any, job: TrainJob, here: str) -> TrainOutcome:
 
 
 def make_executor(kind: str, *, workers: int, address: str | None, cpus: int | None) -> Any:
-    """The executor the CLI asked for; Ray's availability is checked now, before any work."""
+    """The executor asked for (``local`` or ``ray``); Ray's availability is checked now, before any work."""
     if kind == "ray":
         require_ray()
         return RayExecutor(address=address, cpus=cpus, workers=workers)
-    if address is not None or cpus is not None:
-        raise ExecutorError("--address and --ray-cpus apply to --executor ray only")
     return LocalExecutor(workers=workers)

@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import __version__
 from ..composer.files import write_output
-from ..composer.recipe import text_hash
+from ..composer.provenance import text_hash
 from ..errors import OutputExistsError
 from .plan import SweepPlan, Variant
 from .results import FAILED, OK, RESULTS_JSON, SweepResults, empty_row

@@ -35,14 +35,8 @@ from .. import __version__
 from ..composer.address import resolve_layers
 from ..composer.bases import Base, guess_scale, scaled_name
 from ..composer.edit import EditResult, insert_layers, load_base, output_name
-from ..composer.recipe import (
-    apply_recipe_to,
-    base_shown,
-    provenance_line,
-    recipe_command,
-    recipe_ref,
-    with_provenance,
-)
+from ..composer.provenance import base_shown, provenance_line, recipe_command, recipe_ref, with_provenance
+from ..composer.recipe import apply_recipe_to
 from ..composer.spec import HEAD_MODULES, Layer, ModelSpec
 from ..errors import ComposeError, EditError
 

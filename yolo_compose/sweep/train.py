@@ -44,10 +44,10 @@ OUTCOME_NAME = "outcome.json"
 LOG_NAME = "train.log"
 #: Train args that the sweep sets itself: given as their own options, or fixed by the sweep.
 RESERVED_TRAIN_ARGS = {
-    "model": "it is each variant's YAML",
-    "data": "give --train DATA.yaml",
-    "epochs": "give --epochs",
-    "imgsz": "give --imgsz",
+    "model": "each run trains its variant's YAML",
+    "data": "the sweep's dataset",
+    "epochs": "the sweep's epochs",
+    "imgsz": "the sweep's image size",
     "project": "runs go to DIR/runs/<variant>",
     "name": "runs go to DIR/runs/<variant>",
     "exist_ok": "runs go to DIR/runs/<variant>",
@@ -58,7 +58,7 @@ _ERROR_CHARS = 300
 
 
 class TrainArgError(ComposeError):
-    """A ``--train-arg`` is not KEY=VALUE, or sets what the sweep decides itself."""
+    """A train arg is not KEY=VALUE, or sets what the sweep decides itself."""
 
 
 # --- what one run is, and what came of it ---------------------------------------------------------
@@ -169,9 +169,9 @@ def parse_train_args(items: Iterable[str]) -> tuple[tuple[str, Any], ...]:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise TrainArgError(f"--train-arg {item!r}: expected KEY=VALUE, e.g. batch=8")
+            raise TrainArgError(f"train arg {item!r}: expected KEY=VALUE, e.g. batch=8")
         if key in RESERVED_TRAIN_ARGS:
-            raise TrainArgError(f"--train-arg {key}: not a train arg here ({RESERVED_TRAIN_ARGS[key]})")
+            raise TrainArgError(f"train arg {key}: set by the sweep itself ({RESERVED_TRAIN_ARGS[key]})")
         args[key] = _scalar(value.strip())
     return tuple(sorted(args.items()))
 
@@ -518,43 +518,3 @@ def train_sweep(
         on_outcome=record,
     )
 
-
-def training_request(
-    data: str | None,
-    *,
-    epochs: int | None,
-    imgsz: int,
-    weights: str | None,
-    trust_checkpoint: bool,
-    train_args: Sequence[str],
-    scales: Sequence[str],
-    executor: str,
-    workers: int | None,
-    address: str | None,
-    ray_cpus: int | None,
-) -> tuple[TrainSettings, Executor] | None:
-    """The CLI's training options checked before any work: (settings, executor), None without --train.
-
-    Raises a one-line usage error (exit 2): training options without --train, --train without
-    --epochs, a bad or reserved --train-arg, a missing --weights file, --weights with several
-    scales, Ray options without the Ray executor, or the Ray executor without Ray installed.
-    """
-    from .executors import make_executor
-
-    if data is None:
-        given = [epochs, weights, workers, address, ray_cpus, *train_args]
-        if any(value is not None for value in given) or executor != "local":
-            raise TrainArgError(
-                "--epochs, --weights, --workers, --executor and --train-arg need --train DATA.yaml"
-            )
-        return None
-    if epochs is None:
-        raise TrainArgError("--train needs --epochs N")
-    parsed = parse_train_args(train_args)
-    if weights is not None and not Path(weights).is_file():
-        raise CheckpointError("no such checkpoint file", path=weights)
-    if weights is not None and len(scales) > 1:
-        raise TrainArgError("--weights is a checkpoint of one scale: sweep one --scale with it")
-    chosen = make_executor(executor, workers=workers or 1, address=address, cpus=ray_cpus)
-    settings = TrainSettings(data, epochs, imgsz, parsed, weights, trust_checkpoint)
-    return settings, chosen
