@@ -193,9 +193,10 @@ def test_with_weights_the_base_starts_from_them_and_each_variant_from_its_transf
     from yc_checkpoints import make_base_checkpoint
 
     from yolo_compose.modules import get
+    from yolo_compose.modules.registry import identity_init_args
     from yolo_compose.sweep.plan import plan_sweep
     from yolo_compose.sweep.train import TrainSettings, checkpoint_preparer, jobs_for_rows
-    from yolo_compose.weights import PROVENANCE_KEY, file_sha256, identity_init_args, load_checkpoint
+    from yolo_compose.weights import PROVENANCE_KEY, file_sha256, load_checkpoint
 
     base_pt = make_base_checkpoint(tmp_path / "yolo11n.pt")
     halo = get("halo")

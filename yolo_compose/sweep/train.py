@@ -437,24 +437,26 @@ def checkpoint_preparer(
     """`prepare` for :func:`train_all`: writes a variant's starting checkpoint from the base weights.
 
     `edits` maps a variant's name to (its EditResult, its scale). The checkpoint is the one
-    ``insert --weights`` writes (the base's tensors at their new indices, beside the YAML); the base
-    job, and every job without weights, is returned as it is.
+    ``insert --weights`` writes (the base's tensors at their new indices, beside the YAML); the
+    base weights are read and checked against the base once per scale. The base job, and every
+    job without weights, is returned as it is.
     """
+    checked_at: dict[str | None, Any] = {}
 
     def prepare(job: TrainJob) -> TrainJob:
         if not settings.weights or job.name not in edits:
             return job
-        from ..weights import transfer_edit_checkpoint
+        from ..weights import check_edit_checkpoint, checkpoint_target, transfer_edit_checkpoint
 
         edit, scale = edits[job.name]
-        transfer, target = transfer_edit_checkpoint(
-            edit,
-            settings.weights,
-            Path(job.model_yaml),
-            scale=scale,
-            trust_checkpoint=settings.trust_checkpoint,
-            force=True,
-        )
+        yaml_path = Path(job.model_yaml)
+        if scale not in checked_at:
+            checked_at[scale] = check_edit_checkpoint(
+                edit, settings.weights, yaml_path, scale=scale,
+                trust_checkpoint=settings.trust_checkpoint, force=True,
+            )[0]
+        transfer = transfer_edit_checkpoint(edit, checked_at[scale], yaml_path)
+        target = checkpoint_target(yaml_path, force=True)  # where insert --weights writes it
         try:
             transfer.save(target)
         except OSError as exc:
