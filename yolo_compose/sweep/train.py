@@ -403,7 +403,7 @@ def jobs_for_rows(
     With weights, the base starts from them and a variant from ``<name>.pt`` beside its YAML (written
     by :func:`checkpoint_preparer` just before it trains); both are keyed on the base weights' hash.
     """
-    from ..weights import file_sha256
+    from ..weights import checkpoint_target, file_sha256
 
     origin = file_sha256(Path(settings.weights)) if settings.weights else ""
     jobs = []
@@ -413,7 +413,8 @@ def jobs_for_rows(
         model_yaml = folder / Path(str(row["yaml"])).name
         weights = None
         if settings.weights:
-            weights = settings.weights if row.get("kind") == base_kind else str(model_yaml.with_suffix(".pt"))
+            is_base = row.get("kind") == base_kind
+            weights = settings.weights if is_base else str(checkpoint_target(model_yaml, force=True))
         jobs.append(
             TrainJob(
                 name=str(row["name"]),
