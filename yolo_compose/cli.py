@@ -624,6 +624,70 @@ def _check_sort(value: str) -> str:
     return value
 
 
+def _check_executor(value: str) -> str:
+    if value not in ("local", "ray"):
+        raise typer.BadParameter(f"must be local or ray, got {value!r}")
+    return value
+
+
+def _training_request(
+    data: str | None,
+    *,
+    epochs: int | None,
+    imgsz: int,
+    weights: str | None,
+    trust_checkpoint: bool,
+    train_args: list[str],
+    scales: list[str],
+    executor: str,
+    workers: int | None,
+    address: str | None,
+    ray_cpus: int | None,
+) -> tuple[Any, Any] | None:
+    """The training options checked before any work: (settings, executor), None without --train."""
+    from .errors import CheckpointError
+    from .sweep.executors import make_executor
+    from .sweep.train import TrainSettings, parse_train_args
+
+    if data is None:
+        given = [epochs, weights, workers, address, ray_cpus, *train_args]
+        if any(value is not None for value in given) or executor != "local":
+            raise ComposeError(
+                "--epochs, --weights, --workers, --executor and --train-arg need --train DATA.yaml"
+            )
+        return None
+    if epochs is None:
+        raise ComposeError("--train needs --epochs N")
+    if executor != "ray" and (address is not None or ray_cpus is not None):
+        raise ComposeError("--address and --ray-cpus apply to --executor ray only")
+    try:
+        parsed = parse_train_args(train_args)
+    except ComposeError as exc:  # worded with the option: "train arg K: ..." -> "--train-arg K: ..."
+        raise ComposeError(f"--train-arg {exc.message.removeprefix('train arg ')}") from None
+    if weights is not None and not Path(weights).is_file():
+        raise CheckpointError("no such checkpoint file", path=weights)
+    if weights is not None and len(scales) > 1:
+        raise ComposeError("--weights is a checkpoint of one scale: sweep one --scale with it")
+    try:
+        chosen = make_executor(executor, workers=workers or 1, address=address, cpus=ray_cpus)
+    except ComposeError as exc:  # worded with the option: "the Ray executor ..." -> "--executor ray ..."
+        raise ComposeError(exc.message.replace("the Ray executor", "--executor ray", 1)) from None
+    return TrainSettings(data, epochs, imgsz, parsed, weights, trust_checkpoint), chosen
+
+
+def _train_sweep(plan: Any, results: Any, folder: Path, settings: Any, executor: Any) -> None:
+    """--train: every row that built trained, its columns filled and the files rewritten as each ends."""
+    from .render.train import print_train_outcome
+    from .sweep.train import train_sweep
+
+    train_sweep(
+        results, folder, settings, executor,
+        edits={variant.name: (variant.edit, variant.scale) for variant in plan.variants},
+        save=lambda: _save_sweep(results, folder),
+        progress=lambda outcome, done, total: print_train_outcome(outcome, done=done, total=total),
+    )
+
+
 def _check_probe_size(value: int) -> int:
     """A probe's image size: 0 (off) or a positive multiple of 32."""
     return value if value == 0 else _check_imgsz(value)
@@ -688,6 +752,36 @@ def sweep_command(
         list[str] | None,
         typer.Option("--import", help="Import a Python module that registers extra modules."),
     ] = None,
+    train: Annotated[
+        str | None,
+        typer.Option("--train", metavar="DATA.yaml", help="Then train the base and every variant on it."),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="With --train: epochs a run.")] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option("--weights", help="With --train: the base's checkpoint; variants start from it."),
+    ] = None,
+    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=_TRUST_HELP)] = False,
+    no_zero_init: Annotated[
+        bool,
+        typer.Option("--no-zero-init", help="With --weights: paper's init, not zero_init (identity)."),
+    ] = False,
+    train_arg: Annotated[
+        list[str] | None,
+        typer.Option("--train-arg", metavar="KEY=VALUE", help="With --train: a train arg (batch=8)."),
+    ] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", callback=_check_executor, help="With --train: local or ray.")
+    ] = "local",
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="With --train: runs at once (local: one GPU each).")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="With --executor ray: the cluster (default: Ray's own).")
+    ] = None,
+    ray_cpus: Annotated[
+        int | None, typer.Option("--ray-cpus", min=1, help="With --executor ray: CPUs per run, not one GPU.")
+    ] = None,
 ) -> None:
     """Try a module at every placement: one variant per place, each built and measured side by side.
 
@@ -701,6 +795,11 @@ def sweep_command(
     Example: yolo-compose sweep halo --base yolo11n   (24 variants into sweep-yolo11n-halo/)
 
     Example: yolo-compose sweep cbam --base yolov8s --at SPPF --at C2f:all --at before:Detect --sort d_gflops
+
+    With --train DATA.yaml --epochs N the base and every variant are then trained (resumable: a
+    rerun skips finished runs), into DIR/runs/<name>; exit 1 if a training failed.
+
+    Example: yolo-compose sweep halo --base yolo11n --at 8 --train coco8.yaml --epochs 10 --weights yolo11n.pt
     """
     from .composer.edit import parse_args_json
     from .composer.templates import load_named
@@ -716,12 +815,23 @@ def sweep_command(
         module_spec = get(module)
         row_args = parse_args_json(args) if args is not None else None
         recipes = [load_named(name, templates or []) for name in template or []]
+        if weights is not None and not no_zero_init:
+            from .modules.registry import identity_init_args
+
+            row_args = identity_init_args(module_spec, row_args)
         plan = plan_sweep(module_spec, base, at=at or [], templates=recipes, scales=scale or [],
                           args=row_args)
+        training = _training_request(
+            train, epochs=epochs, imgsz=imgsz, weights=weights, trust_checkpoint=trust_checkpoint,
+            train_args=train_arg or [], scales=plan.scales, executor=executor, workers=workers,
+            address=address, ray_cpus=ray_cpus,
+        )
         folder = check_output_folder(output or default_output_folder(plan.base, module_spec, plan.scales[0]))
         with sweep_progress(measure_steps(plan, options), enabled=not json_output) as step:
             results = run_sweep(plan, options, folder, on_step=step)
         _save_sweep(results, folder)
+        if training is not None:
+            _train_sweep(plan, results, folder, *training)
     except ComposeError as exc:
         fail(exc)
     if json_output:

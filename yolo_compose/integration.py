@@ -23,6 +23,9 @@ when a release renames one):
   the model's ``yaml`` (the dict it was built from, with the real ``nc``, re-read by the
   trainer), ``names``, ``args``, ``model`` (its layers in YAML order) and the head's ``nc``;
 * ``ultralytics.cfg.entrypoint`` - ultralytics' own command line (``yolo ...``);
+* ``YOLO(source).train(...)`` and what its trainer leaves: ``trainer.save_dir``, ``trainer.metrics``
+  (the final validation of ``best.pt``, keys ``metrics/mAP50(B)`` and ``metrics/mAP50-95(B)``) and
+  ``results.csv`` in the run folder (one row per epoch; ``time`` is seconds since training began);
 * what its import reads and binds: ``YOLO_OFFLINE``, ``YOLO_AUTOINSTALL`` and ``OMP_NUM_THREADS``
   from the environment, its log handler to the ``sys.stdout`` of that moment, and the
   "Creating new Ultralytics Settings" notice it logs for a fresh settings folder.
@@ -79,6 +82,10 @@ STRIDE_PROBE = 256
 RECT_FACTOR = 0.6
 #: The largest stride of a P3-P5 model: every size a model meets is a multiple of it.
 MAX_STRIDE = 32
+#: The box metrics a detection-family trainer reports (its final metrics and results.csv columns).
+MAP50_KEY = "metrics/mAP50(B)"
+MAP50_95_KEY = "metrics/mAP50-95(B)"
+RESULTS_CSV = "results.csv"
 
 _lock = threading.Lock()
 
@@ -499,3 +506,40 @@ def run_ultralytics_cli(args: list[str]) -> None:
         entrypoint()
     finally:
         sys.argv[:] = saved
+
+
+def train_model(source: str, **train_args: Any) -> dict[str, Any]:
+    """Train with plain ultralytics (``YOLO(source).train(**train_args)``), our modules registered.
+
+    `source` is a model YAML or a checkpoint. Returns the run folder, mAP50 and mAP50-95 of the
+    final validation (results.csv's last row when the trainer kept no final metrics) and the mean
+    wall time of an epoch (validation included), read from results.csv.
+    """
+    import csv
+    from pathlib import Path
+
+    register_with_ultralytics()
+    from ultralytics.models import YOLO
+
+    model = YOLO(source)
+    model.train(**train_args)
+    trainer: Any = model.trainer
+    save_dir = Path(trainer.save_dir)
+    rows = []
+    if (save_dir / RESULTS_CSV).is_file():
+        with (save_dir / RESULTS_CSV).open(encoding="utf-8", newline="") as handle:
+            rows = [{k.strip(): v for k, v in row.items()} for row in csv.DictReader(handle)]
+    final = dict(trainer.metrics or {}) if isinstance(trainer.metrics, dict) else {}
+    last = rows[-1] if rows else {}
+
+    def metric(key: str) -> float | None:
+        value = final.get(key, last.get(key))
+        return None if value in (None, "") else float(value)
+
+    epoch_time = float(last["time"]) / len(rows) if rows and last.get("time") else None
+    return {
+        "run_dir": str(save_dir),
+        "map50": metric(MAP50_KEY),
+        "map50_95": metric(MAP50_95_KEY),
+        "epoch_time_s": epoch_time,
+    }

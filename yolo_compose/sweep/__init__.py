@@ -6,7 +6,9 @@ The pipeline, in the order it runs:
 - :mod:`.measure` (the bridge side, torch): build each as ``insert`` does and measure it;
 - :mod:`.pipeline`: run the measurement, write the YAMLs and the results files;
 - :mod:`.results`: the rows and their schema (results.json, results.csv), which a training step
-  updates in place (:meth:`.results.SweepResults.update_row`, :meth:`.results.SweepResults.write`).
+  updates in place (:meth:`.results.SweepResults.update_row`, :meth:`.results.SweepResults.write`);
+- :mod:`.train` (``--train``): the base and every variant trained, one fresh process per run,
+  resumable; :mod:`.executors` runs them here or on a Ray cluster.
 
 Importing this package imports nothing heavy.
 """
