@@ -247,12 +247,12 @@ def _yaml_text(edit: EditResult, target: Path | None, made_by: str | None) -> st
 def _edit_command(action: EditAction, edit: Any, *, target: str = "", after: list[str] | None = None,
                   before: list[str] | None = None, args: list[Any] | None = None) -> str:
     """The command a provenance line records for one edit (its module by its catalogue name)."""
-    from .composer.recipe import RecipeEdit
+    from .composer.provenance import command_line
 
     module = edit.module.name if edit.module is not None else ""
-    recorded = RecipeEdit(action, 1, target=target, module=module, after=tuple(after or ()),
-                          before=tuple(before or ()), args=args)
-    return recorded.command_line()
+    subject = module if action == "insert" else target
+    return command_line(action, subject, after=after or (), before=before or (),
+                        with_module=module if action == "replace" else None, args=args)
 
 
 def _write_outputs(

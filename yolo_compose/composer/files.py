@@ -23,7 +23,6 @@ import errno
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -203,6 +202,8 @@ def _new_file_mode() -> int:
 
 def _write_temp(target: Path, text: str, mode: int) -> str:
     """A fully written, flushed temporary file next to `target` (same file system), with `mode`."""
+    import tempfile  # only when a file is written: `-o -` and the checks need none of it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

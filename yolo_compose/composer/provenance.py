@@ -22,23 +22,47 @@ found (a file since moved, stdin) gives no claim either way.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ComposeError
 from .bases import Base, resolve_base
 from .edit import EditResult, compose_insert, compose_remove, compose_replace, parse_args_json, set_args
 from .files import STDIN_NAME
-from .recipe import ACTIONS, TEMPLATE_PREFIX, Recipe, RecipeEdit, apply_recipe, load_recipe
 from .spec import ModelSpec
+
+if TYPE_CHECKING:  # the recipe module is read only to check drift: writing a line needs none of it
+    from .recipe import RecipeEdit
 
 HEADER = re.compile(
     r"^# made by yolo-compose (?P<version>\S+) from (?P<base>.+?) \(sha256:(?P<hash>[0-9a-f]{12})\) "
     r"by (?P<by>.+?)\r?$"
 )
+def command_line(
+    action: str,
+    subject: str,
+    *,
+    after: Sequence[str] = (),
+    before: Sequence[str] = (),
+    with_module: str | None = None,
+    args: list[Any] | None = None,
+) -> str:
+    """An edit as the command that makes it again, every word quoted for a shell:
+    ``insert halo --after 8 --args '[2, 1, 4, 0, true]'`` (`subject`: the module inserted, or the
+    layer removed or replaced)."""
+    words = [action, subject]
+    words += [w for t in after for w in ("--after", t)]
+    words += [w for t in before for w in ("--before", t)]
+    words += ["--with", with_module] if with_module is not None else []
+    words += ["--args", json.dumps(args)] if args is not None else []
+    return " ".join(shlex.quote(word) for word in words)
+
+
 #: How `apply` records that the recipe's inserts were written with ``zero_init`` (``--weights``).
 ZERO_INIT_FLAG = "--zero-init"
 
@@ -99,6 +123,8 @@ def base_shown(base: Base | None, output: str | Path | None) -> str:
 def command_edit(by: str) -> RecipeEdit | None:
     """The edit a provenance line's command names (``insert halo --after 8 --args '[2, 1]'``), or
     None when the words are not a command yolo-compose writes."""
+    from .recipe import ACTIONS, RecipeEdit
+
     try:
         words = shlex.split(by)
     except ValueError:
@@ -181,6 +207,8 @@ def _reapply(
     by: str, base: str | Path, folder: Path, find_template: Callable[[str], Path | None]
 ) -> EditResult:
     """The result of the recipe run ``apply REF [--set k=v ...] [--zero-init]`` on `base`."""
+    from .recipe import TEMPLATE_PREFIX, Recipe, apply_recipe, load_recipe
+
     words = shlex.split(by)[1:]
     ref, rest = words[0], words[1:]
     zero_init = ZERO_INIT_FLAG in rest

@@ -27,9 +27,7 @@ A written file names the recipe that made it in its first line (:mod:`.provenanc
 
 from __future__ import annotations
 
-import json
 import re
-import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +50,7 @@ from .edit import (
     replace_layer,
 )
 from .files import read_input
+from .provenance import command_line
 from .reader import MappingNodes, mapping_nodes, read_document
 from .spec import Layer, ModelSpec
 
@@ -88,17 +87,12 @@ class RecipeEdit:
         return f"insert {self.module} {', '.join(places)}"
 
     def command_line(self) -> str:
-        """The edit as a command that makes it again, args included and every word quoted for a
-        shell: ``insert halo --after 8 --args '[2, 1, 4, 0, true]'`` (the provenance line's form)."""
-        if self.action == "insert":
-            words = ["insert", self.module]
-            words += [w for t in self.after for w in ("--after", t)]
-            words += [w for t in self.before for w in ("--before", t)]
-        else:
-            words = [self.action, self.target] + (["--with", self.module] if self.action == "replace" else [])
-        if self.args is not None:
-            words += ["--args", json.dumps(self.args)]
-        return " ".join(shlex.quote(word) for word in words)
+        """The edit as a command that makes it again (the provenance line's form, see
+        :func:`.provenance.command_line`)."""
+        subject = self.module if self.action == "insert" else self.target
+        with_module = self.module if self.action == "replace" else None
+        return command_line(self.action, subject, after=self.after, before=self.before,
+                            with_module=with_module, args=self.args)
 
 
 @dataclass(frozen=True)
