@@ -18,7 +18,7 @@ import difflib
 import importlib
 import math
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import Param, UnknownModuleError
@@ -128,7 +128,6 @@ class ModuleSpec:
     amp_notes: str = ""
     paper: str = ""
     keeps_channels: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def default_args(self) -> list[Any]:
