@@ -46,8 +46,8 @@ with integration.heavy_imports():  # quiet and quick in the CLI's process; plain
     import yaml
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    from .composer.bases import guess_scale, scaled_name
     from .composer.edit import set_args
+    from .composer.naming import choose_scale, guess_scale, scaled_name
     from .composer.rules import is_safe_activation
     from .errors import BuildError, Hint, Param
     from .flops import FlopCounter
@@ -156,7 +156,7 @@ class BuildSummary:
 
     def scale_built_from(self, name: str) -> str:
         """The scale ultralytics builds for a file of this name: its letter, else the first scale."""
-        return guess_scale(Path(name).name) or self.first_scale
+        return choose_scale([self.first_scale] if self.first_scale else [], name=Path(name).name)
 
     @property
     def delta_params(self) -> int:
@@ -260,7 +260,7 @@ def parse_model_dict(yaml_text: str, *, source_name: str, scale: str | None) -> 
         raise BuildError("not a model YAML (expected a mapping)", path=source_name)
     _check_activation(model, source_name)
     scales = model.get("scales") or {}
-    chosen = scale or guess_scale(source_name) or model.get("scale") or next(iter(scales), "")
+    chosen = choose_scale(scales, requested=scale, name=source_name, written=model.get("scale"))
     if scales and chosen not in scales:
         raise BuildError(
             f"scale {chosen!r} is not in the model's scales ({', '.join(scales)})", path=source_name
@@ -598,7 +598,7 @@ def attention_warnings(edit: EditResult, strides: dict[int, int], imgsz: int) ->
 def choose_scale(edit: EditResult, scale: str | None) -> str:
     """--scale, else the base's letter, else the first of `scales:` ('' when the model has none)."""
     scales = list(edit.spec.scales)
-    chosen = scale or (edit.base.scale if edit.base is not None else "") or (scales[0] if scales else "")
+    chosen = choose_scale(scales, requested=scale, name=edit.base.name if edit.base is not None else None)
     if scales and chosen not in scales:
         raise BuildError(f"{chosen!r} is not in the model's scales ({', '.join(scales)})", param=Param.scale)
     return chosen

@@ -45,7 +45,7 @@ import yaml
 
 from ..errors import EditError, Hint, Location, OutputExistsError, Param
 from .address import resolve_layer, resolve_layers
-from .bases import Base, resolve_base, scaled_name
+from .bases import Base, resolve_base
 from .files import STDIN, output_problem, read_input
 from .layout import (
     Patch,
@@ -61,6 +61,7 @@ from .layout import (
     line_start,
     with_comment,
 )
+from .naming import scaled_name
 from .spec import HEAD_MODULES, INPUT, Layer, ModelSpec
 
 if TYPE_CHECKING:
