@@ -669,7 +669,7 @@ def transfer_edit_checkpoint(
 
     Nothing is written: :func:`write_yaml_and_checkpoint` writes both files once all succeeded.
     """
-    from .build import choose_scale
+    from .build import edit_scale
 
     target = checkpoint_target(yaml_target, force=force)
     if edit.base is None:
@@ -683,7 +683,7 @@ def transfer_edit_checkpoint(
         base_yaml_text=edit.base.path.read_text(encoding="utf-8"),
         base_name=edit.base.name,
         composed_name=yaml_target.name,
-        scale=choose_scale(edit, scale) or None,
+        scale=edit_scale(edit, scale) or None,
         trust_checkpoint=trust_checkpoint,
         edit=_edit_provenance(edit),
     )
