@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from yolo_compose.composer.bases import bundled_models, bundled_names, guess_scale, resolve_base
+from yolo_compose.composer.bases import bundled_models, bundled_names, resolve_base
 from yolo_compose.errors import UnknownBaseError
 
 
@@ -61,12 +61,5 @@ def test_every_bundled_model_is_found() -> None:
     models = bundled_models()
     assert len(models) >= 60
     assert {"yolo11", "yolov8", "yolo26", "rtdetr-l", "yolov8-p2"} <= set(models)
-    assert {"yolo11n", "yolo11x-seg", "yolov8s-p2"} <= set(bundled_names())
-
-
-@pytest.mark.parametrize(
-    ("name", "scale"),
-    [("yolo11n-halo.yaml", "n"), ("yolov8x-p2", "x"), ("my_model.yaml", ""), ("yoloe-11s-seg", "s")],
-)
-def test_guess_scale_matches_ultralytics_rule(name: str, scale: str) -> None:
-    assert guess_scale(name) == scale
+    assert {"yolo11n", "yolo11x-seg", "yolov8s-p2", "yolov10b", "yoloe-11s-seg"} <= set(bundled_names())
+    assert not {"yolov10bn", "yolov10nn", "yolov9cs"} & set(bundled_names())  # variants take no letter

@@ -103,7 +103,7 @@ def test_user_module_joins_with_import_option(tmp_path: Path) -> None:
 
     missing = run_cli("modules", "--import", "no_such_module_here", env=env)
     assert missing.returncode == 2
-    assert "--import no_such_module_here" in missing.stderr
+    assert "--import: cannot import 'no_such_module_here'" in missing.stderr
 
 
 def test_installed_package_joins_through_the_entry_point_group(tmp_path: Path) -> None:

@@ -332,6 +332,7 @@ def test_build_good_and_broken_models(tmp_path):
     [
         ("yolo11s-halo.yaml", ["n", "s", "m"], {}, ["s"]),  # the letter in the name, as ultralytics takes it
         ("my_model.yaml", ["n", "s", "m"], {}, ["n"]),  # no letter: the first scale
+        ("yolo11x-halo.yaml", ["n", "s"], {}, ["x"]),  # as ultralytics would: its build fails (YC060)
         ("yolo11s-halo.yaml", ["n", "s", "m"], {"scale": "m"}, ["m"]),
         ("yolo11s-halo.yaml", ["n", "s", "m"], {"all_scales": True}, ["n", "s", "m"]),
         ("yolo11s-halo.yaml", ["n", "s"], {"scale": "x"}, []),  # reported as YC060

@@ -46,8 +46,9 @@ with integration.heavy_imports():  # quiet and quick in the CLI's process; plain
     import yaml
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    from .composer.bases import guess_scale, scaled_name
+    from .composer import naming
     from .composer.edit import set_args
+    from .composer.naming import guess_scale, scaled_name
     from .composer.rules import is_safe_activation
     from .errors import BuildError, Hint, Param
     from .flops import FlopCounter
@@ -156,7 +157,7 @@ class BuildSummary:
 
     def scale_built_from(self, name: str) -> str:
         """The scale ultralytics builds for a file of this name: its letter, else the first scale."""
-        return guess_scale(Path(name).name) or self.first_scale
+        return naming.choose_scale([self.first_scale] if self.first_scale else [], name=Path(name).name)
 
     @property
     def delta_params(self) -> int:
@@ -260,7 +261,7 @@ def parse_model_dict(yaml_text: str, *, source_name: str, scale: str | None) -> 
         raise BuildError("not a model YAML (expected a mapping)", path=source_name)
     _check_activation(model, source_name)
     scales = model.get("scales") or {}
-    chosen = scale or guess_scale(source_name) or model.get("scale") or next(iter(scales), "")
+    chosen = naming.choose_scale(scales, requested=scale, name=source_name, written=model.get("scale"))
     if scales and chosen not in scales:
         raise BuildError(
             f"scale {chosen!r} is not in the model's scales ({', '.join(scales)})", path=source_name
@@ -596,10 +597,11 @@ def attention_warnings(edit: EditResult, strides: dict[int, int], imgsz: int) ->
 # --- the whole step -------------------------------------------------------------------------------
 
 
-def choose_scale(edit: EditResult, scale: str | None) -> str:
+def edit_scale(edit: EditResult, scale: str | None) -> str:
     """--scale, else the base's letter, else the first of `scales:` ('' when the model has none)."""
     scales = list(edit.spec.scales)
-    chosen = scale or (edit.base.scale if edit.base is not None else "") or (scales[0] if scales else "")
+    base_name = edit.base.name if edit.base is not None else None
+    chosen = naming.choose_scale(scales, requested=scale, name=base_name)
     if scales and chosen not in scales:
         raise BuildError(f"{chosen!r} is not in the model's scales ({', '.join(scales)})", param=Param.scale)
     return chosen
@@ -778,7 +780,7 @@ def _build_and_summarize(
     output_name: str | None,
 ) -> BuildSummary:
     """build_and_summarize's work, inside validation_threads()."""
-    chosen = choose_scale(edit, scale)
+    chosen = edit_scale(edit, scale)
     base = measure_input(edit, chosen, imgsz) if edit.replaced else None
     if base is not None:
         check_replaced_shapes(edit, base, chosen)

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .composer.bases import guess_scale
 from .composer.lint import FileReport, Finding, FindingCounts, clip, fix_file, lint_paths
+from .composer.naming import choose_scale
 from .integration import probe_sizes
 
 #: Where a build child's verdict says it stopped: building, the forward passes, or a limit (time,
@@ -92,8 +92,7 @@ def scales_to_build(report: FileReport, options: BuildOptions) -> list[str | Non
         return list(report.scales)
     if options.scale is not None:
         return [options.scale] if options.scale in report.scales else []
-    from_name = guess_scale(report.path)
-    return [from_name if from_name in report.scales else report.scales[0]]
+    return [choose_scale(report.scales, name=report.path)]  # not among them: the build says so
 
 
 def validate(

@@ -14,7 +14,7 @@ Nothing here imports torch or ultralytics. The main entry points:
 
 from ..errors import ComposeError
 from .address import SPEC_FORMS, resolve_layer, resolve_layers
-from .bases import Base, bundled_models, bundled_names, guess_scale, resolve_base, ultralytics_root
+from .bases import Base, bundled_models, bundled_names, resolve_base, ultralytics_root
 from .edit import (
     EditResult,
     EditStep,
@@ -29,6 +29,7 @@ from .edit import (
     remove_layer,
     replace_layer,
 )
+from .naming import choose_scale, guess_scale
 from .spec import HEAD_MODULES, INPUT, MULTI_INPUT_MODULES, Layer, ModelSpec, absolute_source
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "absolute_source",
     "bundled_models",
     "bundled_names",
+    "choose_scale",
     "compose_insert",
     "compose_remove",
     "compose_replace",

@@ -4,24 +4,20 @@ The bundled YAMLs are found on disk through ``importlib.util.find_spec`` — whi
 installed ``ultralytics`` package without executing it — and resolved with the same rules as
 ultralytics' ``yaml_model_load``: ``yolov8n6`` → ``yolov8n-p6``, ``yolov5nu`` → ``yolov5n``,
 then the exact file name, then the name with the scale letter removed (``yolo11n`` → ``yolo11``).
-The scale letter comes from the name, as ultralytics' ``guess_model_scale`` takes it.
+The scale letter comes from the name, as ultralytics' ``guess_model_scale`` takes it; the name
+grammar is :mod:`.naming`'s.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib.util
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import UnknownBaseError
-
-_SCALE_IN_NAME = re.compile(r"yolo(e-)?[v]?\d+([nslmx])")
-_SCALE_LETTER = re.compile(r"(\d+)([nslmx])(.+)?$")
-_P6_LEGACY = re.compile(r"(\d+)([nslmx])6(.+)?$")
-SCALES = ("n", "s", "m", "l", "x")
+from .naming import guess_scale, legacy_p6_stem, per_scale_names, unified_stem
 
 
 @dataclass(frozen=True)
@@ -32,21 +28,6 @@ class Base:
     name: str  # e.g. "yolo11n" for a bundled name, the file stem for a file
     scale: str  # "" when the name carries no scale letter
     bundled: bool
-
-
-_YOLO_STEM = re.compile(r"^(yolo(?:e-)?v?\d+)([nslmx])?(?=$|[-_.])")
-
-
-def scaled_name(name: str, scale: str | None) -> str:
-    """A yolo model name with `scale` as its letter (``yolo11n``, s -> ``yolo11s``); others unchanged."""
-    match = _YOLO_STEM.match(name) if scale else None
-    return f"{match.group(1)}{scale}{name[match.end():]}" if match else name
-
-
-def guess_scale(name: str | Path) -> str:
-    """The scale letter ultralytics takes from a model file name ('' when there is none)."""
-    match = _SCALE_IN_NAME.search(Path(name).stem)
-    return match.group(2) if match else ""
 
 
 @lru_cache(maxsize=1)
@@ -73,23 +54,19 @@ def bundled_names() -> list[str]:
     names: set[str] = set()
     for stem in bundled_models():
         names.add(stem)
-        match = re.match(r"^(yolo(?:e-)?v?\d+)(.*)$", stem)
-        if match and not re.search(r"\d[nslmxtcebm]$", match.group(1)):
-            names.update(f"{match.group(1)}{s}{match.group(2)}" for s in SCALES)
+        names.update(per_scale_names(stem))
     return sorted(names)
 
 
 def _bundled_stem(name: str) -> str | None:
     """Map a user's model name to the stem of the bundled YAML that ultralytics would load."""
     models = bundled_models()
-    stem = name[:-5] if name.endswith(".yaml") else name
-    if _P6_LEGACY.search(stem) and stem in {f"yolov{d}{x}6" for x in "nsmlx" for d in (5, 8)}:
-        stem = _P6_LEGACY.sub(r"\1\2-p6\3", stem)
+    stem = legacy_p6_stem(name[:-5] if name.endswith(".yaml") else name)
     if ("yolov3" in stem or "yolov5" in stem) and stem.endswith("u"):
         stem = stem[:-1]  # yolov5nu -> yolov5n: the bundled v5 YAML is the anchor-free 'u' model
     if stem in models:
         return stem
-    unified = _SCALE_LETTER.sub(r"\1\3", stem)
+    unified = unified_stem(stem)
     return unified if unified in models else None
 
 

@@ -31,10 +31,8 @@ HALO = register(
         size_constraints="any H, W (padded to a multiple of block, padding keys masked, output cropped)",
         amp_notes="fp16/bf16 safe: padding is masked with -inf inside SDPA, every query has a valid key",
         paper="Scaling Local Self-Attention for Parameter Efficient Visual Backbones, arXiv:2103.12731",
-        extra={
-            "macs": "N*C*4I + Np*I*2(w^2 + w + block - 1); I = heads*dim_head, w = block + 2*halo",
-            "seed_args": "[block, halo] as in the seed YAML; heads and dim_head are optional",
-        },
+        # macs: N*C*4I + Np*I*2(w^2 + w + block - 1); I = heads*dim_head, w = block + 2*halo
+        # seed_args: [block, halo] as in the seed YAML; heads and dim_head are optional
     )
 )
 
@@ -61,7 +59,7 @@ MHSA = register(
         size_constraints="any H, W; position tables trained at width x height, resampled elsewhere",
         amp_notes="fp16/bf16 safe: logits scaled by 1/sqrt(d) before the softmax (the seed had no scaling)",
         paper="Bottleneck Transformers for Visual Recognition, arXiv:2101.11605",
-        extra={"macs": "3*N*C^2 + N*C*(H + W) + 2*N^2*C"},
+        # macs: 3*N*C^2 + N*C*(H + W) + 2*N^2*C
     )
 )
 # --- end mhsa --------------------------------------------------------------------------------
@@ -105,12 +103,10 @@ CGA = register(
             "EfficientViT: Memory Efficient Vision Transformer with Cascaded Group Attention, "
             "arXiv:2305.07027"
         ),
-        extra={
-            "macs": "N*C*(2kd + d) + N*kd*sum(k_i^2) + h*Np*L*(kd + d) + N*C^2; L = tile pixels, Np = padded",
-            "attention": "O(N^2) within one tile: global up to window x window pixels, tiled above",
-            "residual": "x + CGA(x); projection BN weight starts at 0: the layer is the identity at init",
-            "seed_args": "[key_dim, heads, resolution, window, kernels]; seed's dim, attn_ratio implied",
-        },
+        # macs: N*C*(2kd + d) + N*kd*sum(k_i^2) + h*Np*L*(kd + d) + N*C^2; L = tile pixels, Np = padded
+        # attention: O(N^2) within one tile: global up to window x window pixels, tiled above
+        # residual: x + CGA(x); projection BN weight starts at 0: the layer is the identity at init
+        # seed_args: [key_dim, heads, resolution, window, kernels]; seed's dim, attn_ratio implied
     )
 )
 # --- end cga ---------------------------------------------------------------------------------
@@ -146,13 +142,9 @@ FLATTEN = register(
         size_constraints="any H, W; position grid trained at size x size, bilinearly resized elsewhere",
         amp_notes="fp16/bf16 safe: the focusing powers and the kv/z token sums run in float32 under autocast",
         paper="FLatten Transformer: Vision Transformer using Focused Linear Attention, arXiv:2308.00442",
-        extra={
-            "macs": "N*(4C^2 + 2C^2/h + C + C*k^2)",
-            "residual": (
-                "with zero_init x + FLA(x), the identity at init; else the output replaces x (seed)"
-            ),
-            "seed_args": "[size, heads, ...]: size is the map side (20), not the seed's num_patches (400)",
-        },
+        # macs: N*(4C^2 + 2C^2/h + C + C*k^2)
+        # residual: with zero_init x + FLA(x), the identity at init; else the output replaces x (seed)
+        # seed_args: [size, heads, ...]: size is the map side (20), not the seed's num_patches (400)
     )
 )
 # --- end flatten -----------------------------------------------------------------------------
@@ -173,7 +165,7 @@ CBAM = register(
         size_constraints="any H, W",
         amp_notes="ultralytics' own module",
         paper="CBAM: Convolutional Block Attention Module, arXiv:1807.06521",
-        extra={"source": "ultralytics.nn.modules.conv.CBAM (not reachable from a plain YAML)"},
+        # source: ultralytics.nn.modules.conv.CBAM (not reachable from a plain YAML)
     )
 )
 CHANNEL_ATTENTION = register(
@@ -186,7 +178,7 @@ CHANNEL_ATTENTION = register(
         size_constraints="any H, W",
         amp_notes="ultralytics' own module",
         paper="CBAM: Convolutional Block Attention Module, arXiv:1807.06521 (its channel branch)",
-        extra={"source": "ultralytics.nn.modules.conv.ChannelAttention (not reachable from a plain YAML)"},
+        # source: ultralytics.nn.modules.conv.ChannelAttention (not reachable from a plain YAML)
     )
 )
 PSA_BLOCK = register(
@@ -205,9 +197,10 @@ PSA_BLOCK = register(
         size_constraints="any H, W",
         amp_notes="ultralytics' own module",
         paper="YOLOv10 / YOLO11 partial self-attention (PSA) block",
-        extra={"source": "ultralytics.nn.modules.block.PSABlock (not reachable from a plain YAML)"},
+        # source: ultralytics.nn.modules.block.PSABlock (not reachable from a plain YAML)
     )
 )
+# source: ultralytics.nn.modules.conv.SpatialAttention (not reachable from a plain YAML)
 SPATIAL_ATTENTION = register(
     ModuleSpec(
         name="spatial",
@@ -219,10 +212,11 @@ SPATIAL_ATTENTION = register(
         size_constraints="any H, W",
         amp_notes="ultralytics' own module",
         paper="CBAM: Convolutional Block Attention Module, arXiv:1807.06521 (its spatial branch)",
-        extra={"source": "ultralytics.nn.modules.conv.SpatialAttention (not reachable from a plain YAML)"},
         injected_channels=0,  # SpatialAttention(kernel_size): it never needs the channel count
     )
 )
+# source: ultralytics.nn.modules.transformer.TransformerBlock (not reachable from a plain YAML);
+# built as TransformerBlock(c1, c1, ...): c2 = c1, so no channel-changing conv
 TRANSFORMER_BLOCK = register(
     ModuleSpec(
         name="transformer",
@@ -238,10 +232,6 @@ TRANSFORMER_BLOCK = register(
         size_constraints="any H, W",
         amp_notes="ultralytics' own module",
         paper="An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale, arXiv:2010.11929",
-        extra={
-            "source": "ultralytics.nn.modules.transformer.TransformerBlock (not reachable from a plain YAML)",
-            "channels": "built as TransformerBlock(c1, c1, ...): c2 = c1, so no channel-changing conv",
-        },
         injected_channels=2,
     )
 )

@@ -18,7 +18,7 @@ import difflib
 import importlib
 import math
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import Param, UnknownModuleError
@@ -128,7 +128,6 @@ class ModuleSpec:
     amp_notes: str = ""
     paper: str = ""
     keeps_channels: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
     #: How often the build puts the input channels in front of the YAML args: 1 = ``Module(c1,
     #: *args)``; 2 = ``Module(c1, c1, *args)`` (a block that takes c1 and c2, kept equal); 0 =
     #: ``Module(*args)`` (a module that never needs them).

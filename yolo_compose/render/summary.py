@@ -14,7 +14,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..composer.bases import guess_scale
+from ..composer.naming import guess_scale
 from .console import fits, no_color, print_json, print_table, printable, stderr_console
 
 if TYPE_CHECKING:

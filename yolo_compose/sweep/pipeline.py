@@ -23,7 +23,7 @@ from typing import Any
 from .. import __version__
 from ..composer.files import write_output
 from ..composer.provenance import text_hash
-from ..errors import OutputExistsError
+from ..errors import Hint, OutputExistsError
 from .plan import SweepPlan, Variant
 from .results import FAILED, OK, RESULTS_JSON, SweepResults, empty_row
 
@@ -62,11 +62,11 @@ def check_output_folder(folder: str | Path) -> Path:
     anything is built; created only once there is something to write in it (run_sweep)."""
     path = Path(folder)
     if path.exists() and not path.is_dir():
-        raise OutputExistsError(f"output {str(path)!r} exists and is not a folder; choose another with -o")
+        raise OutputExistsError(f"output {str(path)!r} exists and is not a folder", hint=Hint.other_output)
     if path.is_dir() and any(path.iterdir()) and not (path / RESULTS_JSON).is_file():
         raise OutputExistsError(
-            f"output folder {str(path)!r} is not empty and holds no {RESULTS_JSON} of an earlier sweep; "
-            "choose another with -o"
+            f"output folder {str(path)!r} is not empty and holds no {RESULTS_JSON} of an earlier sweep",
+            hint=Hint.other_output,
         )
     if not path.parent.is_dir():
         raise OutputExistsError(f"output folder {str(path.parent)!r} does not exist")

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..composer.address import resolve_layers
-from ..composer.bases import Base, guess_scale, scaled_name
+from ..composer.bases import Base
 from ..composer.edit import EditResult, insert_layers, load_base, output_name
+from ..composer.naming import guess_scale, scaled_name
 from ..composer.provenance import base_shown, provenance_line, recipe_command, recipe_ref, with_provenance
 from ..composer.recipe import apply_recipe_to
 from ..composer.spec import HEAD_MODULES, Layer, ModelSpec

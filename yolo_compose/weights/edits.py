@@ -47,7 +47,7 @@ def check_edit_checkpoint(
 ) -> tuple[CheckedCheckpoint, Path]:
     """`--weights`, before anything else is built: the checkpoint read, checked against the edit's
     base YAML (a refusal is one line), and where the new checkpoint will go (refused if it exists)."""
-    from ..build import choose_scale
+    from ..build import edit_scale
 
     target = checkpoint_target(yaml_target, force=force)
     if edit.base is None:
@@ -60,7 +60,7 @@ def check_edit_checkpoint(
         ckpt,
         base_yaml_text=edit.source_text or edit.base.path.read_text(encoding="utf-8"),
         base_name=edit.base.name,
-        scale=choose_scale(edit, scale) or None,
+        scale=edit_scale(edit, scale) or None,
     )
     return checked, target
 

@@ -25,8 +25,9 @@ def load_model(argument: str, *, read_stdin: Callable[[], str], shown_as: str | 
 
     ``shown_as`` replaces the name in reports (git passes temporary files and the real path apart).
     """
-    from ..bases import guess_scale, resolve_base
+    from ..bases import resolve_base
     from ..files import read_input
+    from ..naming import guess_scale
 
     if argument == STDIN:
         name = shown_as or "<stdin>"

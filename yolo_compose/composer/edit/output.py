@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import Hint, OutputExistsError
-from ..bases import scaled_name
 from ..files import output_problem
+from ..naming import scaled_name
 from ..spec import ModelSpec
 
 
