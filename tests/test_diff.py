@@ -351,7 +351,7 @@ def test_build_measures_both_sides(cli, tmp_path):
     ],
 )
 def test_build_scales_follow_the_names_and_options(b_name, scale, all_scales, expected):
-    from yolo_compose.cli import _build_scales
+    from yolo_compose.cli.readonly import _build_scales
 
     a = SimpleNamespace(spec=bundled("yolo11n"), scale="n")
     b = SimpleNamespace(spec=ModelSpec.load(SEED_003), scale="s" if b_name == "yolo11s" else "")

@@ -22,7 +22,7 @@ def _library_files() -> list[Path]:
     """Every module below the CLI and the renderers (those two word options on purpose)."""
     return [
         path for path in sorted(PACKAGE.rglob("*.py"))
-        if path.name != "cli.py" and "render" not in path.relative_to(PACKAGE).parts
+        if not {"cli", "render"} & set(path.relative_to(PACKAGE).parts)
     ]
 
 

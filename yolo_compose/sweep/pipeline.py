@@ -3,7 +3,7 @@
 :func:`run_sweep` measures every model of a :class:`~.plan.SweepPlan`, writes each variant's YAML
 (and the base's, so that every row has a file to train) into the folder and turns the numbers
 into rows (:mod:`.results`). The CLI then saves them (results.json, results.csv and sweep.png,
-``cli._save_sweep``) and draws the table.
+``cli.sweep._save_sweep``) and draws the table.
 
 Training extends this without changing it: after :func:`run_sweep` the rows exist, with their
 ``yaml`` files in the folder and the training columns null; a training step fills those columns
