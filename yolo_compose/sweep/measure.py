@@ -35,8 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import build
-from ..build import BuildError, build_edit, build_from_dict, measure_built, parse_model_dict
-from ..errors import ComposeError
+from ..build import build_edit, build_from_dict, measure_built, parse_model_dict
+from ..build.model import one_line, stdout_to_stderr
+from ..build.run import in_channels, random_input
+from ..errors import BuildError, ComposeError
 from .pipeline import MEMORY_BATCH, MeasureOptions
 from .plan import SweepPlan, Variant
 
@@ -79,7 +81,7 @@ def memory_method() -> str:
     return CUDA_MEMORY_METHOD if torch.cuda.is_available() else CPU_MEMORY_METHOD
 
 
-@build._stdout_to_stderr
+@stdout_to_stderr
 def measure_sweep(
     plan: SweepPlan, options: MeasureOptions, on_step: Callable[[str], None] = lambda _text: None
 ) -> dict[str, Measured]:
@@ -139,7 +141,7 @@ def _measure_variant(variant: Variant, options: MeasureOptions) -> Measured:
     except ComposeError as exc:
         result.error = str(exc)
     except Exception as exc:  # a module's own failure in a probe: the row says why, the sweep goes on
-        result.error = f"{variant.file_name}: {build._one_line(exc)}"
+        result.error = f"{variant.file_name}: {one_line(exc)}"
     return result
 
 
@@ -151,7 +153,7 @@ def _memory(model: Any, options: MeasureOptions) -> float | None:
     if not options.memory_imgsz:
         return None
     size = options.memory_size
-    x = torch.rand(MEMORY_BATCH, build._in_channels(model), size, size,
+    x = torch.rand(MEMORY_BATCH, in_channels(model), size, size,
                    generator=torch.Generator().manual_seed(0))
     try:
         if torch.cuda.is_available():
@@ -160,7 +162,7 @@ def _memory(model: Any, options: MeasureOptions) -> float | None:
     except Exception as exc:
         layer = build.integration.failing_layer(exc.__traceback__)
         raise BuildError(f"training step at batch {MEMORY_BATCH}, {size}x{size} failed: "
-                         f"{build._one_line(exc)}", layer=layer) from None
+                         f"{one_line(exc)}", layer=layer) from None
     finally:
         model.eval()
 
@@ -227,14 +229,14 @@ def _latency_rounds(
 ) -> None:
     """Median eval-forward time of every built model, measured one after another in each round."""
     models = {name: item for name, item in measured.items() if item.model is not None}
-    x = build._input((options.latency_size, options.latency_size))
+    x = random_input((options.latency_size, options.latency_size))
     times: dict[str, list[float]] = {name: [] for name in models}
     for round_number in range(1, options.latency_repeats + 1):
         for name, item in models.items():
             try:
                 times[name].append(_forward_seconds(item.model, x))
             except Exception as exc:  # it ran at imgsz while counting; keep the row, not the number
-                item.error = item.error or f"eval forward failed: {build._one_line(exc)}"
+                item.error = item.error or f"eval forward failed: {one_line(exc)}"
         on_step(f"latency round {round_number}/{options.latency_repeats}")
     for name, item in models.items():
         if times[name]:
