@@ -44,7 +44,8 @@ def sweep_seconds(imgsz: int, folder: Path) -> tuple[float, int]:
     """Wall seconds of a whole sweep of halo over every position of yolo11n, and its variant count."""
     from yolo_compose.cli import _save_sweep
     from yolo_compose.modules import get
-    from yolo_compose.sweep.pipeline import MeasureOptions, check_output_folder, run_sweep
+    from yolo_compose.sweep.options import MeasureOptions
+    from yolo_compose.sweep.pipeline import check_output_folder, run_sweep
     from yolo_compose.sweep.plan import plan_sweep
 
     start = time.perf_counter()

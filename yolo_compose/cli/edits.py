@@ -111,7 +111,7 @@ def _yaml_text(edit: EditResult, target: Path | None, made_by: str | None) -> st
 def _edit_command(action: EditAction, edit: Any, *, target: str = "", after: list[str] | None = None,
                   before: list[str] | None = None, args: list[Any] | None = None) -> str:
     """The command a provenance line records for one edit (its module by its catalogue name)."""
-    from ..composer.provenance import command_line
+    from ..composer.commands import command_line
 
     module = edit.module.name if edit.module is not None else ""
     subject = module if action == "insert" else target

@@ -213,7 +213,8 @@ def sweep_command(
     from ..composer.templates import load_named
     from ..modules import get, import_user_modules
     from ..render.sweep import render_sweep_json, render_sweep_rich, sweep_progress
-    from ..sweep.pipeline import MeasureOptions, check_output_folder, measure_steps, run_sweep
+    from ..sweep.options import MeasureOptions
+    from ..sweep.pipeline import check_output_folder, measure_steps, run_sweep
     from ..sweep.plan import default_output_folder, plan_sweep
 
     options = MeasureOptions(imgsz=imgsz, memory_imgsz=memory_imgsz, latency_imgsz=latency_imgsz,

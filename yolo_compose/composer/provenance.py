@@ -22,13 +22,12 @@ found (a file since moved, stdin) gives no claim either way.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import ComposeError
 from .bases import Base, resolve_base
@@ -43,26 +42,6 @@ HEADER = re.compile(
     r"^# made by yolo-compose (?P<version>\S+) from (?P<base>.+?) \(sha256:(?P<hash>[0-9a-f]{12})\) "
     r"by (?P<by>.+?)\r?$"
 )
-def command_line(
-    action: str,
-    subject: str,
-    *,
-    after: Sequence[str] = (),
-    before: Sequence[str] = (),
-    with_module: str | None = None,
-    args: list[Any] | None = None,
-) -> str:
-    """An edit as the command that makes it again, every word quoted for a shell:
-    ``insert halo --after 8 --args '[2, 1, 4, 0, true]'`` (`subject`: the module inserted, or the
-    layer removed or replaced)."""
-    words = [action, subject]
-    words += [w for t in after for w in ("--after", t)]
-    words += [w for t in before for w in ("--before", t)]
-    words += ["--with", with_module] if with_module is not None else []
-    words += ["--args", json.dumps(args)] if args is not None else []
-    return " ".join(shlex.quote(word) for word in words)
-
-
 #: How `apply` records that the recipe's inserts were written with ``zero_init`` (``--weights``).
 ZERO_INIT_FLAG = "--zero-init"
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from ..errors import ComposeError, Hint, Location
 from .bases import Base
+from .commands import command_line
 from .edit import (
     REASON_CROSSES,
     REASON_READS_INPUT,
@@ -50,7 +51,6 @@ from .edit import (
     replace_layer,
 )
 from .files import read_input
-from .provenance import command_line
 from .reader import MappingNodes, mapping_nodes, read_document
 from .spec import Layer, ModelSpec
 
@@ -88,7 +88,7 @@ class RecipeEdit:
 
     def command_line(self) -> str:
         """The edit as a command that makes it again (the provenance line's form, see
-        :func:`.provenance.command_line`)."""
+        :func:`.commands.command_line`)."""
         subject = self.module if self.action == "insert" else self.target
         with_module = self.module if self.action == "replace" else None
         return command_line(self.action, subject, after=self.after, before=self.before,

@@ -39,7 +39,7 @@ from ..build import build_edit, build_from_dict, measure_built, parse_model_dict
 from ..build.model import one_line, stdout_to_stderr
 from ..build.run import in_channels, random_input
 from ..errors import BuildError, ComposeError
-from .pipeline import MEMORY_BATCH, MeasureOptions
+from .options import MEMORY_BATCH, MeasureOptions
 from .plan import SweepPlan, Variant
 
 torch = build.torch

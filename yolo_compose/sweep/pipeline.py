@@ -16,7 +16,6 @@ them). A rerun into the same folder carries finished training over
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,31 +23,9 @@ from .. import __version__
 from ..composer.files import write_output
 from ..composer.provenance import text_hash
 from ..errors import Hint, OutputExistsError
+from .options import MEMORY_BATCH, MeasureOptions
 from .plan import SweepPlan, Variant
 from .results import FAILED, OK, RESULTS_JSON, SweepResults, empty_row
-
-MEMORY_BATCH = 8  # the batch of the training-step memory probe (ultralytics trains at 16 by default)
-
-
-@dataclass(frozen=True)
-class MeasureOptions:
-    """What to measure and how big the probes are (see :mod:`.measure`)."""
-
-    imgsz: int = 640
-    memory_imgsz: int = 128  # 0: no memory probe
-    latency_imgsz: int = 256
-    latency_repeats: int = 3  # 0: no latency
-    threads: int | None = None  # None: the cores this process may use, at most 4
-
-    @property
-    def memory_size(self) -> int:
-        """The memory probe's image size: memory_imgsz, or imgsz when that is smaller."""
-        return min(self.memory_imgsz, self.imgsz)
-
-    @property
-    def latency_size(self) -> int:
-        """The latency forward's image size: latency_imgsz, or imgsz when that is smaller."""
-        return min(self.latency_imgsz, self.imgsz) if self.latency_imgsz else self.imgsz
 
 
 def measure_steps(plan: SweepPlan, options: MeasureOptions) -> int:

@@ -1,0 +1,142 @@
+"""What a build reports: each layer's measure, the model's, filled args, one scale's result, the summary."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..composer import naming
+from ..composer.naming import guess_scale
+
+if TYPE_CHECKING:
+    pass
+
+@dataclass
+class LayerMeasure:
+    """One built layer: what the YAML says, what was built and what it costs at imgsz."""
+
+    index: int
+    from_: Any
+    repeats: int  # as built (ultralytics scales repeats by depth)
+    module: str  # the YAML name
+    type: str  # the class path ultralytics prints
+    args: list[Any]  # the YAML args
+    in_channels: int | None  # injected input channels (our modules only)
+    params: int
+    gflops: float
+    out_shape: list[int]  # C, H, W at imgsz (without the batch)
+    in_shape: list[int]
+    stride: int | None  # imgsz / output height, for feature maps
+
+
+@dataclass
+class ModelMeasure:
+    """A built model's layers and totals at one scale and imgsz."""
+
+    source_name: str
+    scale: str
+    task: str
+    imgsz: int
+    sizes: list[tuple[int, int]]  # every (h, w) a forward pass ran at
+    layers: list[LayerMeasure]
+    params: int
+    gflops: float  # counted exactly at imgsz
+    ultralytics_gflops: float  # ultralytics' own figure (thop, extrapolated); 0.0 = it gave none
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        data = asdict(self)
+        data["sizes"] = [list(size) for size in self.sizes]
+        for layer in data["layers"]:
+            layer["from"] = layer.pop("from_")
+        return data
+
+
+@dataclass
+class FilledArg:
+    """A resolution arg written into a row: its value came from imgsz and the layer's stride."""
+
+    layer: int
+    name: str
+    value: int
+    stride: int
+
+
+@dataclass
+class ScaleResult:
+    """One scale built and run (``--all-scales``)."""
+
+    scale: str
+    params: int
+    gflops: float
+
+
+@dataclass
+class BuildSummary:
+    """Everything the summary shows: the measured model, what the edit changed, deltas and notes."""
+
+    model: ModelMeasure
+    inserted: list[int]
+    rewired: dict[int, list[str]]  # layer -> why its `from` changed
+    base_name: str
+    base_params: int
+    base_gflops: float
+    base_derived: bool  # True: base totals = model totals minus the inserted, shape-preserving layers
+    filled: list[FilledArg] = field(default_factory=list)
+    scales: list[ScaleResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: True when the warnings were already reported while building (on_warning), before the
+    #: forward passes they warn about; renderers then need not repeat them.
+    warnings_reported: bool = False
+    output_path: str = ""  # the file the CLI writes (its default name unless told otherwise)
+    replaced: list[int] = field(default_factory=list)  # layers whose row a replace swapped
+    first_scale: str = ""  # the first of `scales:`: what ultralytics builds from a name with no letter
+    scale_requested: bool = False  # the scale was asked for (--scale), not taken from the base's name
+
+    @property
+    def file_scale(self) -> str:
+        """The scale ultralytics will take from output_path's name ('' when it has none)."""
+        return guess_scale(self.output_path) if self.output_path else ""
+
+    def scale_built_from(self, name: str) -> str:
+        """The scale ultralytics builds for a file of this name: its letter, else the first scale."""
+        return naming.choose_scale([self.first_scale] if self.first_scale else [], name=Path(name).name)
+
+    @property
+    def delta_params(self) -> int:
+        return self.model.params - self.base_params
+
+    @property
+    def delta_gflops(self) -> float:
+        return self.model.gflops - self.base_gflops
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data (the CLI puts it under "build")."""
+        return {
+            "model": self.model.to_dict(),
+            "inserted": list(self.inserted),
+            "replaced": list(self.replaced),
+            "rewired": {str(k): v for k, v in sorted(self.rewired.items())},
+            "base": {
+                "name": self.base_name,
+                "params": self.base_params,
+                "gflops": self.base_gflops,
+                "derived": self.base_derived,
+            },
+            "delta": {
+                "params": self.delta_params,
+                "params_pct": _percent(self.delta_params, self.base_params),
+                "gflops": self.delta_gflops,
+                "gflops_pct": _percent(self.delta_gflops, self.base_gflops),
+            },
+            "filled": [asdict(item) for item in self.filled],
+            "scales": [asdict(item) for item in self.scales],
+            "warnings": list(self.warnings),
+            "output_path": self.output_path,
+            "file_scale": self.file_scale,
+        }
+
+
+def _percent(delta: float, base: float) -> float | None:
+    return None if not base else 100.0 * delta / base
