@@ -81,6 +81,16 @@ def plain_columns(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list
     return [line(headers), line(tuple("-" * width for width in widths)), *(line(row) for row in rows)]
 
 
+def github_data(text: str) -> str:
+    """Text escaped for the message of a GitHub Actions workflow command (``::notice ...::TEXT``)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_property(text: str) -> str:
+    """Text escaped for a property value of a workflow command (``file=``, ``title=``)."""
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def no_color() -> bool:
     """True when NO_COLOR is set (https://no-color.org)."""
     return bool(os.environ.get("NO_COLOR"))

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from ..composer.diff import DiffResult, LayerLabel, ScaleCost
 from ..composer.gitdiff import DriverReport
-from .console import fits, print_json, print_table, printable, stdout_console
+from .console import fits, github_data, github_property, print_json, print_table, printable, stdout_console
 
 _BARE = re.compile(r"^[A-Za-z_][\w.]*$")
 
@@ -281,24 +281,16 @@ def cost_table(
     return table
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def github_lines(result: DiffResult, *, a_file: str, b_file: str, verbose: bool = False) -> list[str]:
     """GitHub Actions workflow commands: one ``::notice`` per difference, with file and line."""
     lines = []
     for finding in findings(result, verbose=verbose):
         file = a_file if finding.in_a else b_file
-        location = f"file={_escape_property(file)}"
+        location = f"file={github_property(file)}"
         if finding.line:
             location += f",line={finding.line}"
-        title = _escape_property(f"yolo-compose diff: {finding.section}")
-        lines.append(f"::notice {location},title={title}::{_escape_data(finding.message)}")
+        title = github_property(f"yolo-compose diff: {finding.section}")
+        lines.append(f"::notice {location},title={title}::{github_data(finding.message)}")
     return lines
 
 
@@ -319,8 +311,8 @@ def render_github(
             f"scale {cost.scale}: params {cost.a_params:,} → {cost.b_params:,} "
             f"({cost.b_params - cost.a_params:+,}), GFLOPs {cost.a_gflops:.3f} → {cost.b_gflops:.3f}"
         )
-        console.print(f"::notice file={_escape_property(b_file)},title=yolo-compose diff%3A build::"
-                      f"{_escape_data(message)}", soft_wrap=True)
+        console.print(f"::notice file={github_property(b_file)},title=yolo-compose diff%3A build::"
+                      f"{github_data(message)}", soft_wrap=True)
     console.print(f"{result.a.name} → {result.b.name}: {headline(result)}", soft_wrap=True)
 
 

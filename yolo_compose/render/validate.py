@@ -12,7 +12,7 @@ from typing import Any
 
 from ..composer.lint import CODES, Finding, Severity
 from ..validate_build import ValidationResult
-from .console import OutputFormat, print_json
+from .console import OutputFormat, github_data, github_property, print_json
 
 
 def finding_line(finding: Finding) -> str:
@@ -23,26 +23,18 @@ def finding_line(finding: Finding) -> str:
     )
 
 
-def _github_escape(text: str, *, property_value: bool = False) -> str:
-    """Escape text for a GitHub workflow command (data, or a property value)."""
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if property_value:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
 def github_line(finding: Finding) -> str:
     """A GitHub Actions annotation: ``::error file=...,line=...,col=...,title=CODE::text``."""
     level = "error" if finding.severity is Severity.error else "warning"
     props = ",".join(
         (
-            f"file={_github_escape(finding.path, property_value=True)}",
+            f"file={github_property(finding.path)}",
             f"line={finding.line}",
             f"col={finding.col}",
             f"title={finding.code}",
         )
     )
-    return f"::{level} {props}::{_github_escape(finding.message)}"
+    return f"::{level} {props}::{github_data(finding.message)}"
 
 
 def _count(number: int, noun: str) -> str:
