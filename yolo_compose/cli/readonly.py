@@ -130,12 +130,12 @@ def _read_stdin() -> str:
 
 def _build_scales(a: Any, b: Any, scale: str | None, all_scales: bool) -> list[str | None]:
     """Scales to build: --scale, every scale of B (--all-scales), else the one B's (or A's) name implies."""
+    from ..composer.naming import choose_scale
+
     names = list(b.spec.scales) or list(a.spec.scales)
-    if scale:
-        return [scale]
-    if all_scales:
+    if all_scales and not scale:
         return list(names) or [None]
-    return [b.scale or a.scale or (names[0] if names else None)]
+    return [choose_scale(names, requested=scale or b.scale or a.scale) or None]  # B's letter, else A's
 
 
 def _diff_costs(a: Any, b: Any, result: Any, *, scale: str | None, all_scales: bool) -> list[Any]:
