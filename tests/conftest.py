@@ -79,9 +79,9 @@ def invoke_cli(*args: str, cwd: str | Path | None = None, input: str | None = No
 
     The same path as ``yolo-compose ARGS``: ``main()`` with ``sys.argv`` set, its exit code taken
     from ``SystemExit``, stdout and stderr captured apart (the consoles are made per call, on the
-    streams of the moment), ``input`` as stdin. The working folder, the environment, the record of
-    a prepared process and the garbage collector's frozen set are put back afterwards, so one call
-    leaves nothing behind for the next test.
+    streams of the moment), ``input`` as stdin (bytes underneath, as the reader reads them). The
+    working folder, the environment, the record of a prepared process and the garbage collector's
+    frozen set are put back afterwards: one call leaves nothing behind for the next test.
     """
     from yolo_compose import integration
     from yolo_compose.cli import main
@@ -97,7 +97,7 @@ def invoke_cli(*args: str, cwd: str | Path | None = None, input: str | None = No
         if cwd is not None:
             os.chdir(cwd)
         sys.argv = ["yolo-compose", *args]
-        sys.stdin = io.StringIO(input or "")
+        sys.stdin = io.TextIOWrapper(io.BytesIO((input or "").encode()), encoding="utf-8")
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             try:
                 main()
