@@ -68,9 +68,10 @@ def run_cli(*args: str, cwd: str | Path | None = None, input: str | None = None,
 #: Tests run the command line in one of two ways. ``run_cli`` starts a real process; it is kept for
 #: what is about the process (exit codes from signals, ``-X importtime`` checks, stdin/stdout
 #: plumbing, variables read at start-up, hooks, ``--version``) and for at least one test of each
-#: main command: insert (test_cli_insert), diff (test_layout), validate (test_validate), apply and
-#: sweep (test_sweep), templates (test_templates), replace (test_replace). ``invoke_cli`` runs the
-#: same entry point in this process, sparing each of the other calls an interpreter's start-up.
+#: main command: insert (test_cli_insert), diff (test_diff, through the ``cli`` fixture), validate
+#: (test_validate), apply (test_recipes), templates (test_templates), replace (test_replace), sweep
+#: (test_sweep). ``invoke_cli`` runs the same entry point in this process, sparing each of the
+#: other calls an interpreter's start-up.
 
 
 def invoke_cli(*args: str, cwd: str | Path | None = None, input: str | None = None,
