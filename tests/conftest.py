@@ -7,6 +7,9 @@ subprocess a test starts, through the inherited environment) uses a temporary co
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import io
 import json
 import os
 import subprocess
@@ -60,6 +63,59 @@ def run_cli(*args: str, cwd: str | Path | None = None, input: str | None = None,
         env=full_env,
         timeout=timeout,
     )
+
+
+#: Tests run the command line in one of two ways. ``run_cli`` starts a real process; it is kept for
+#: what is about the process (exit codes from signals, ``-X importtime`` checks, stdin/stdout
+#: plumbing, variables read at start-up, hooks, ``--version``) and for at least one test of each
+#: main command: insert (test_cli_insert), diff (test_diff, through the ``cli`` fixture), validate
+#: (test_validate), apply (test_recipes), templates (test_templates), replace (test_replace), sweep
+#: (test_sweep). ``invoke_cli`` runs the same entry point in this process, sparing each of the
+#: other calls an interpreter's start-up.
+
+
+def invoke_cli(*args: str, cwd: str | Path | None = None, input: str | None = None,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the console script's ``main()`` in this process, with run_cli's result shape.
+
+    The same path as ``yolo-compose ARGS``: ``main()`` with ``sys.argv`` set, its exit code taken
+    from ``SystemExit``, stdout and stderr captured apart (the consoles are made per call, on the
+    streams of the moment), ``input`` as stdin (bytes underneath, as the reader reads them). The
+    working folder, the environment, the record of a prepared process and the garbage collector's
+    frozen set are put back afterwards: one call leaves nothing behind for the next test.
+    """
+    from yolo_compose import integration
+    from yolo_compose.cli import main
+
+    saved_env = dict(os.environ)
+    saved_process = (integration._Process.prepared, integration._Process.user_threads)
+    saved_cwd = os.getcwd()
+    saved_argv, saved_stdin = sys.argv, sys.stdin
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code: int | str | None = 0
+    try:
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.argv = ["yolo-compose", *args]
+        sys.stdin = io.TextIOWrapper(io.BytesIO((input or "").encode()), encoding="utf-8")
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code
+                if isinstance(code, str):  # as the interpreter does: the message, then exit 1
+                    sys.stderr.write(code + "\n")
+    finally:
+        sys.argv, sys.stdin = saved_argv, saved_stdin
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        integration._Process.prepared, integration._Process.user_threads = saved_process
+        gc.unfreeze()
+    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    return subprocess.CompletedProcess(["yolo-compose", *args], returncode,
+                                       stdout.getvalue(), stderr.getvalue())
 
 
 @pytest.fixture

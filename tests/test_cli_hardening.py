@@ -1,4 +1,4 @@
-"""What a new user trips over on the command line: each case through the real CLI process.
+"""What a new user trips over on the command line: each case through the CLI's entry point.
 
 Negative SPECs, --version, one argument check before anything is built or written, --imgsz
 checked first, messages that name what the user typed and what is written, escapes.
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import invoke_cli, run_cli
 
 from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.diff import LayerCost, ScaleCost
@@ -40,31 +40,31 @@ def one_error_line(result: subprocess.CompletedProcess, *parts: str) -> str:
 
 
 def test_remove_takes_a_negative_spec_as_its_positional_argument(tmp_path: Path):
-    result = run_cli("remove", "-2", "--base", "yolo11n.yaml", "-o", "-", cwd=tmp_path)
+    result = invoke_cli("remove", "-2", "--base", "yolo11n.yaml", "-o", "-", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("removed layer 22 [-1, 2, C3k2, [1024, True]] from yolo11n\n")
-    after_options = run_cli("remove", "--base", "yolo11n", "-o", "-", "-2", cwd=tmp_path)
+    after_options = invoke_cli("remove", "--base", "yolo11n", "-o", "-", "-2", cwd=tmp_path)
     assert after_options.stdout == result.stdout
 
 
 def test_negative_specs_as_option_values(tmp_path: Path):
-    result = run_cli("insert", "halo", "--after", "-2", "--base", "yolo11n", "--no-build", "-o", "-",
+    result = invoke_cli("insert", "halo", "--after", "-2", "--base", "yolo11n", "--no-build", "-o", "-",
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "after layer 22 (C3k2)" in result.stderr
-    before = run_cli("insert", "halo", "--before", "-2", "--base", "yolo11n", "--no-build", "-o", "-",
+    before = invoke_cli("insert", "halo", "--before", "-2", "--base", "yolo11n", "--no-build", "-o", "-",
                      cwd=tmp_path)
     assert before.returncode == 0, before.stderr
     assert "before layer 22 (C3k2)" in before.stderr
 
 
 def test_a_negative_spec_that_names_no_layer_is_one_line(tmp_path: Path):
-    one_error_line(run_cli("remove", "-99", "--base", "yolo11n", "-o", "-", cwd=tmp_path), "-99")
+    one_error_line(invoke_cli("remove", "-99", "--base", "yolo11n", "-o", "-", cwd=tmp_path), "-99")
 
 
 def test_usage_errors_are_one_line(tmp_path: Path):
-    one_error_line(run_cli("remove", "--bogus", "3", "--base", "yolo11n", cwd=tmp_path), "--bogus")
-    one_error_line(run_cli("insert", "halo", "--base", "yolo11n", "--after", cwd=tmp_path), "--after")
+    one_error_line(invoke_cli("remove", "--bogus", "3", "--base", "yolo11n", cwd=tmp_path), "--bogus")
+    one_error_line(invoke_cli("insert", "halo", "--base", "yolo11n", "--after", cwd=tmp_path), "--after")
 
 
 def test_version():
@@ -90,7 +90,7 @@ def test_version():
     ],
 )
 def test_bad_args_are_refused_before_any_file_is_written(tmp_path: Path, args: str, why: str):
-    result = run_cli("insert", "halo", "--after", "8", "--base", "yolo11n", "--no-build", "--args", args,
+    result = invoke_cli("insert", "halo", "--after", "8", "--base", "yolo11n", "--no-build", "--args", args,
                      cwd=tmp_path)
     one_error_line(result, why)
     assert list(tmp_path.iterdir()) == []
@@ -100,12 +100,12 @@ def test_validate_uses_the_same_check(tmp_path: Path):
     text = YOLO11N.replace("  - [-1, 2, C2PSA, [1024]] # 10\n",
                            "  - [-1, 1, HaloAttention, [0, 0]]\n  - [-1, 2, C2PSA, [1024]] # 10\n")
     (tmp_path / "yolo11n-bad.yaml").write_text(text)
-    result = run_cli("validate", "yolo11n-bad.yaml", cwd=tmp_path)
+    result = invoke_cli("validate", "yolo11n-bad.yaml", cwd=tmp_path)
     assert "HaloAttention arg 'block' must be at least 1, got 0 [YC032]" in result.stdout
 
 
 def test_odd_kernels_are_checked_in_lists_too(tmp_path: Path):
-    result = run_cli("insert", "cga", "--after", "8", "--base", "yolo11n", "--no-build",
+    result = invoke_cli("insert", "cga", "--after", "8", "--base", "yolo11n", "--no-build",
                      "--args", "[16, 8, 20, 20, [3, 4]]", cwd=tmp_path)
     one_error_line(result, "arg 'kernels' must be odd, got 4")
 
@@ -122,16 +122,16 @@ def test_imgsz_is_checked_before_torch_is_imported(tmp_path: Path):
                       "(see yolo-compose insert --help)"]
     imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if "import time" in line]
     assert not [m for m in imported if m.split(".")[0] in {"torch", "ultralytics"}]
-    assert "multiple of 32" in run_cli("insert", "--help").stdout
+    assert "multiple of 32" in invoke_cli("insert", "--help").stdout
 
 
 # --- messages name what the user typed and what is written ------------------------------------------
 
 
 def test_errors_for_a_bundled_base_name_it_as_typed(tmp_path: Path):
-    line = one_error_line(run_cli("remove", "Detect", "--base", "yolo11n", cwd=tmp_path), "error: yolo11n:")
+    line = one_error_line(invoke_cli("remove", "Detect", "--base", "yolo11n", cwd=tmp_path), "error: yolo11n:")
     assert "site-packages" not in line and "cfg/models" not in line
-    report = run_cli("insert", "halo", "--after", "8", "--base", "yolo11n", "--no-build", "--json",
+    report = invoke_cli("insert", "halo", "--after", "8", "--base", "yolo11n", "--no-build", "--json",
                      "-o", "x.yaml", cwd=tmp_path)
     data = json.loads(report.stdout)
     assert data["base"]["name"] == "yolo11n" and data["base"]["path"].endswith("yolo11.yaml")
@@ -139,11 +139,11 @@ def test_errors_for_a_bundled_base_name_it_as_typed(tmp_path: Path):
 
 def test_escape_sequences_in_module_names_are_escaped_in_reports(tmp_path: Path):
     (tmp_path / "evil.yaml").write_text(EVIL_MODEL)
-    inserted = run_cli("insert", "halo", "--after", "1", "--base", "evil.yaml", "--no-build", "-o", "-",
+    inserted = invoke_cli("insert", "halo", "--after", "1", "--base", "evil.yaml", "--no-build", "-o", "-",
                        cwd=tmp_path)
     assert inserted.returncode == 0, inserted.stderr
     assert "\x1b" not in inserted.stderr and "(\\x1b[2J\\x1b[31mEvil)" in inserted.stderr
-    removed = run_cli("remove", "1", "--base", "evil.yaml", "-o", "-", cwd=tmp_path)
+    removed = invoke_cli("remove", "1", "--base", "evil.yaml", "-o", "-", cwd=tmp_path)
     assert removed.returncode == 0, removed.stderr
     assert "\x1b" not in removed.stderr and "\\x1b[2J\\x1b[31mEvil" in removed.stderr
 

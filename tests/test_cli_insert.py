@@ -1,4 +1,4 @@
-"""`yolo-compose insert` / `remove` as a real subprocess: output rules, and one test per error."""
+"""`yolo-compose insert` / `remove` through the CLI (real processes for the output rules): one test per error."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import invoke_cli, run_cli
 
 from yolo_compose.composer import ModelSpec
 from yolo_compose.composer.provenance import text_hash
@@ -79,7 +79,7 @@ def test_dash_output_writes_yaml_to_stdout_only(tmp_path: Path) -> None:
 
 
 def test_json_is_one_document_on_stdout(tmp_path: Path) -> None:
-    result = run_cli(
+    result = invoke_cli(
         "insert",
         "halo",
         "--before",
@@ -105,12 +105,12 @@ def test_json_is_one_document_on_stdout(tmp_path: Path) -> None:
 
 def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     (tmp_path / "yolo11n-halo.yaml").write_text("mine\n")
-    result = run_cli("insert", "halo", "--after", "8", "--base", "yolo11n", *NO_BUILD, cwd=tmp_path)
+    result = invoke_cli("insert", "halo", "--after", "8", "--base", "yolo11n", *NO_BUILD, cwd=tmp_path)
     assert_one_error_line(
         result, "error: output 'yolo11n-halo.yaml' exists; pass --force to overwrite it or -o another name"
     )
     assert (tmp_path / "yolo11n-halo.yaml").read_text() == "mine\n"
-    forced = run_cli(
+    forced = invoke_cli(
         "insert", "halo", "--after", "8", "--base", "yolo11n", "--force", *NO_BUILD, cwd=tmp_path
     )
     assert forced.returncode == 0, forced.stderr
@@ -122,7 +122,7 @@ def test_never_touches_the_input(tmp_path: Path) -> None:
     text = _bundled("yolo11n").read_text()
     source.write_text(text)
     before = source.stat().st_mtime_ns
-    same = run_cli(
+    same = invoke_cli(
         "insert",
         "halo",
         "--after",
@@ -138,7 +138,7 @@ def test_never_touches_the_input(tmp_path: Path) -> None:
     assert_one_error_line(
         same, "error: output 'yolo11n-mine.yaml' is the input file; choose another name with -o"
     )
-    ok = run_cli("insert", "halo", "--after", "8", "--base", source.name, *NO_BUILD, cwd=tmp_path)
+    ok = invoke_cli("insert", "halo", "--after", "8", "--base", source.name, *NO_BUILD, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert files_in(tmp_path) == ["yolo11n-mine-halo.yaml", "yolo11n-mine.yaml"]
     assert source.read_text() == text
@@ -155,7 +155,7 @@ def _bundled(name: str) -> Path:
 def test_each_bad_file_gets_its_own_message_and_no_output(tmp_path: Path, case: str) -> None:
     text, expected = BAD_FILES[case]
     (tmp_path / "bad.yaml").write_text(text)
-    result = run_cli("insert", "halo", "--after", "0", "--base", "bad.yaml", *NO_BUILD, cwd=tmp_path)
+    result = invoke_cli("insert", "halo", "--after", "0", "--base", "bad.yaml", *NO_BUILD, cwd=tmp_path)
     assert_one_error_line(result, expected)
     assert files_in(tmp_path) == ["bad.yaml"]
 
@@ -190,7 +190,7 @@ def test_each_bad_file_gets_its_own_message_and_no_output(tmp_path: Path, case: 
     ],
 )
 def test_usage_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
-    result = run_cli(*args, *(NO_BUILD if args[0] == "insert" else ()), cwd=tmp_path)
+    result = invoke_cli(*args, *(NO_BUILD if args[0] == "insert" else ()), cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1
@@ -200,9 +200,9 @@ def test_usage_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], expect
 
 
 def test_remove_undoes_an_insert(tmp_path: Path) -> None:
-    first = run_cli("insert", "halo", "--after", "8", "--base", "yolo11n", *NO_BUILD, cwd=tmp_path)
+    first = invoke_cli("insert", "halo", "--after", "8", "--base", "yolo11n", *NO_BUILD, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    back = run_cli("remove", "HaloAttention", "--base", "yolo11n-halo.yaml", "-o", "-", cwd=tmp_path)
+    back = invoke_cli("remove", "HaloAttention", "--base", "yolo11n-halo.yaml", "-o", "-", cwd=tmp_path)
     assert back.returncode == 0, back.stderr
     header, body = back.stdout.split("\n", 1)  # the provenance line names the last edit only
     assert header.endswith(" from yolo11n-halo.yaml (sha256:" + text_hash((tmp_path / "yolo11n-halo.yaml").read_text())
@@ -256,7 +256,7 @@ def test_no_build_imports_neither_torch_nor_ultralytics(tmp_path: Path) -> None:
     ],
 )
 def test_help_teaches_spec_forms_and_where_the_file_goes(command: str, teaches: list[str]) -> None:
-    result = run_cli(command, "--help", env={"COLUMNS": "300"})
+    result = invoke_cli(command, "--help", env={"COLUMNS": "300"})
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
     for phrase in teaches:
@@ -264,13 +264,13 @@ def test_help_teaches_spec_forms_and_where_the_file_goes(command: str, teaches: 
 
 
 def test_no_build_says_which_trained_size_args_kept_their_defaults(tmp_path: Path) -> None:
-    mhsa = run_cli("insert", "mhsa", "--after", "SPPF", "--base", "yolo11n", "--no-build", "--json",
+    mhsa = invoke_cli("insert", "mhsa", "--after", "SPPF", "--base", "yolo11n", "--no-build", "--json",
                    cwd=tmp_path)
     assert mhsa.returncode == 0, mhsa.stderr
     warnings = json.loads(mhsa.stdout)["warnings"]
     assert any("width=20, height=20" in w and "a build fills them" in w for w in warnings), warnings
 
-    halo = run_cli("insert", "halo", "--after", "SPPF", "--base", "yolo11n", "--no-build", "--json",
+    halo = invoke_cli("insert", "halo", "--after", "SPPF", "--base", "yolo11n", "--no-build", "--json",
                    cwd=tmp_path)
     assert halo.returncode == 0, halo.stderr
     assert json.loads(halo.stdout)["warnings"] == []  # halo has no trained-size args

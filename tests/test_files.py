@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import invoke_cli, run_cli
 
 from yolo_compose.composer import ModelSpec
 from yolo_compose.composer.bases import resolve_base
@@ -56,7 +56,7 @@ def test_eight_concurrent_inserts_without_force_one_wins(tmp_path: Path):
         if code == 2:
             assert len(stderr.splitlines()) == 1 and "out/o.yaml" in stderr and "exists" in stderr, stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["o.yaml"]  # no temp file left
-    expected = run_cli(*INSERT, "-o", "-", cwd=tmp_path).stdout
+    expected = invoke_cli(*INSERT, "-o", "-", cwd=tmp_path).stdout
     assert (tmp_path / "out" / "o.yaml").read_text() == expected
 
 
@@ -64,7 +64,7 @@ def test_output_through_a_symlink_writes_its_target(tmp_path: Path):
     target = tmp_path / "real.yaml"
     target.write_text("old\n")
     (tmp_path / "link.yaml").symlink_to("real.yaml")
-    result = run_cli(*INSERT, "-o", "link.yaml", "--force", cwd=tmp_path)
+    result = invoke_cli(*INSERT, "-o", "link.yaml", "--force", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "link.yaml").is_symlink()
     assert "HaloAttention" in target.read_text()
@@ -111,7 +111,7 @@ def test_a_replaced_file_keeps_its_mode(tmp_path: Path):
     path = tmp_path / "m.yaml"
     path.write_text("old\n")
     path.chmod(0o775)
-    result = run_cli(*INSERT, "-o", "m.yaml", "--force", cwd=tmp_path)
+    result = invoke_cli(*INSERT, "-o", "m.yaml", "--force", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(path.stat().st_mode) == 0o775
 
@@ -135,7 +135,7 @@ def test_fix_keeps_the_mode_and_writes_through_a_symlink(tmp_path: Path):
     real.write_text(_stale_comment_model())
     real.chmod(0o775)
     (tmp_path / "yolo11n-link.yaml").symlink_to("real.yaml")
-    result = run_cli("validate", "yolo11n-link.yaml", "--fix", cwd=tmp_path)
+    result = invoke_cli("validate", "yolo11n-link.yaml", "--fix", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "yolo11n-link.yaml").is_symlink()
     assert "# 3-P3/8" in real.read_text() and "# 4-P3/8" not in real.read_text()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import invoke_cli
 from typer.testing import CliRunner
 
 from yolo_compose.cli import app
@@ -92,7 +92,7 @@ def test_a_deep_python_tag_is_refused_and_never_copied(command, tmp_path):
     path = tmp_path / "deep.yaml"
     path.write_text(deep_python_tag(marker), encoding="utf-8")
     args = [arg.replace("{file}", path.name) for arg in COMMANDS[command]]
-    result = run_cli(*args, cwd=tmp_path)
+    result = invoke_cli(*args, cwd=tmp_path)
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert result.returncode == (1 if command == "validate" else 2), result.stderr
     assert "!!python/object/apply:os.system refused" in lines[0], lines
@@ -109,7 +109,7 @@ def test_yaml_1_1_booleans_are_read_as_ultralytics_reads_them():
 def test_diff_of_no_against_false_exits_0(tmp_path):
     (tmp_path / "a.yaml").write_text(MODEL_ROWS.replace("[8, 3, 2]]\nhead", "[8, 3, 2, no]]\nhead"))
     (tmp_path / "b.yaml").write_text(MODEL_ROWS.replace("[8, 3, 2]]\nhead", "[8, 3, 2, False]]\nhead"))
-    result = run_cli("diff", "a.yaml", "b.yaml", cwd=tmp_path)
+    result = invoke_cli("diff", "a.yaml", "b.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "same"
 

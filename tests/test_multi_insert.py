@@ -154,9 +154,9 @@ def test_the_result_does_not_depend_on_the_order_of_targets(data: st.DataObject)
 def test_cli_before_detect_builds_and_reports_every_edit(tmp_path) -> None:
     import json
 
-    from conftest import run_cli
+    from conftest import invoke_cli
 
-    result = run_cli("insert", "halo", "--before", "Detect", "--after", "SPPF", "--base", "yolo11n",
+    result = invoke_cli("insert", "halo", "--before", "Detect", "--after", "SPPF", "--base", "yolo11n",
                      "--json", "--imgsz", "256", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -168,7 +168,7 @@ def test_cli_before_detect_builds_and_reports_every_edit(tmp_path) -> None:
     assert layers[27]["from"] == [24, 25, 26] and layers[27]["module"] == "Detect"
     written = ModelSpec.load(tmp_path / report["output"])
     assert written.layers[24].sources == [17] and written.layers[11].sources == [10]
-    rich = run_cli("insert", "halo", "--before", "Detect", "--base", "yolo11n", "--no-build", "-o", "-",
+    rich = invoke_cli("insert", "halo", "--before", "Detect", "--base", "yolo11n", "--no-build", "-o", "-",
                    cwd=tmp_path)
     assert rich.returncode == 0, rich.stderr
     assert "insert halo before layer 23 (Detect) -> layers 23, 24, 25" in rich.stderr.replace("\n", " ")

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import invoke_cli, run_cli
 
 from yolo_compose.composer import ModelSpec, guess_scale
 from yolo_compose.composer.provenance import HEADER
@@ -50,7 +50,7 @@ def test_a_recipe_is_one_change_from_the_base(tmp_path: Path) -> None:
 
 def test_cli_apply_writes_a_provenance_line_every_reader_accepts(tmp_path: Path) -> None:
     write(tmp_path)
-    result = run_cli("apply", "recipe.yaml", "--no-build", "--json", cwd=tmp_path)
+    result = invoke_cli("apply", "recipe.yaml", "--no-build", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["action"] == "apply" and len(report["steps"]) == 3
@@ -79,7 +79,7 @@ def test_cli_apply_builds_and_summarises(tmp_path: Path) -> None:
 
 def test_a_recipe_that_does_not_fit_names_file_line_edit_and_base(tmp_path: Path) -> None:
     write(tmp_path)
-    result = run_cli("apply", "recipe.yaml", "--base", "yolov9c", "--no-build", cwd=tmp_path)
+    result = invoke_cli("apply", "recipe.yaml", "--base", "yolov9c", "--no-build", cwd=tmp_path)
     assert result.returncode == 2 and result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1
@@ -118,15 +118,15 @@ def test_params_fill_placeholders_and_unknown_ones_are_refused() -> None:
 
 def test_validate_reports_drift_with_file_and_line(tmp_path: Path) -> None:
     write(tmp_path)
-    assert run_cli("apply", "recipe.yaml", "--no-build", "-o", "model-n.yaml", cwd=tmp_path).returncode == 0
-    clean = run_cli("validate", "model-n.yaml", cwd=tmp_path)
+    assert invoke_cli("apply", "recipe.yaml", "--no-build", "-o", "model-n.yaml", cwd=tmp_path).returncode == 0
+    clean = invoke_cli("validate", "model-n.yaml", cwd=tmp_path)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     model = tmp_path / "model-n.yaml"
     lines = model.read_text().splitlines(keepends=True)
     number = next(k for k, line in enumerate(lines) if "Conv, [128, 3, 2]" in line)
     lines[number] = lines[number].replace("[128, 3, 2]", "[96, 3, 2]")
     model.write_text("".join(lines))
-    drift = run_cli("validate", "model-n.yaml", cwd=tmp_path)
+    drift = invoke_cli("validate", "model-n.yaml", cwd=tmp_path)
     assert drift.returncode == 1
     assert f"model-n.yaml:{number + 1}:1: error: this file no longer is what `apply recipe.yaml` makes" in drift.stdout
     assert "[YC070]" in drift.stdout
@@ -134,9 +134,9 @@ def test_validate_reports_drift_with_file_and_line(tmp_path: Path) -> None:
 
 def test_validate_reports_a_changed_recipe(tmp_path: Path) -> None:
     recipe = write(tmp_path)
-    assert run_cli("apply", "recipe.yaml", "--no-build", "-o", "model-n.yaml", cwd=tmp_path).returncode == 0
+    assert invoke_cli("apply", "recipe.yaml", "--no-build", "-o", "model-n.yaml", cwd=tmp_path).returncode == 0
     recipe.write_text(RECIPE.replace("args: [2, 1]", "args: [4, 1]"))
-    drift = run_cli("validate", "model-n.yaml", cwd=tmp_path)
+    drift = invoke_cli("validate", "model-n.yaml", cwd=tmp_path)
     assert drift.returncode == 1 and "[YC070]" in drift.stdout
 
 

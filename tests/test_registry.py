@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import invoke_cli, run_cli
 
 from yolo_compose.errors import UnknownModuleError
 from yolo_compose.modules import ModuleSpec, get, register
@@ -121,19 +121,19 @@ def test_installed_package_joins_through_the_entry_point_group(tmp_path: Path) -
 
 
 def test_modules_command_shows_every_builtin_and_one_in_detail() -> None:
-    listed = run_cli("modules", "--json")
+    listed = invoke_cli("modules", "--json")
     assert listed.returncode == 0, listed.stderr
     specs = {spec["name"]: spec for spec in json.loads(listed.stdout)}
     assert set(specs) >= BUILTIN
     assert specs["mhsa"]["complexity"] == "O(N^2)"
     assert "botnet" in specs["mhsa"]["aliases"]
 
-    detail = run_cli("modules", "botnet")
+    detail = invoke_cli("modules", "botnet")
     assert detail.returncode == 0, detail.stderr
     assert "MHSA" in detail.stdout
     assert "width" in detail.stdout and "height" in detail.stdout
     assert "example: yolo-compose insert mhsa" in detail.stdout
 
-    unknown = run_cli("modules", "hallo")
+    unknown = invoke_cli("modules", "hallo")
     assert unknown.returncode == 2
     assert unknown.stderr.strip().startswith("error: unknown module 'hallo' (did you mean halo?)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from _edit_checks import expected_edges_after_inserts, positional_edges
-from conftest import run_cli
+from conftest import invoke_cli, run_cli
 from typer.testing import CliRunner
 
 from yolo_compose.cli import app
@@ -174,7 +174,7 @@ def test_a_variant_that_cannot_build_is_a_failed_row(tmp_path: Path) -> None:
     ],
 )
 def test_usage_errors_are_one_line_and_write_nothing(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
-    result = run_cli("sweep", *args, cwd=tmp_path)
+    result = invoke_cli("sweep", *args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
@@ -198,13 +198,13 @@ def test_a_base_that_cannot_build_is_a_usage_error_and_writes_nothing(tmp_path: 
 def test_a_folder_of_something_else_is_refused(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine\n")
-    result = run_cli("sweep", "halo", "--base", "yolo11n", "--at", "8", "-o", "out", cwd=tmp_path)
+    result = invoke_cli("sweep", "halo", "--base", "yolo11n", "--at", "8", "-o", "out", cwd=tmp_path)
     assert result.returncode == 2 and "is not empty" in result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["notes.txt"]
 
 
 def test_help_teaches_placements_with_an_example() -> None:
-    result = run_cli("sweep", "--help")
+    result = invoke_cli("sweep", "--help")
     assert result.returncode == 0
     for words in ("before:SPEC", "Example: yolo-compose sweep halo --base yolo11n", "results.csv", "--sort"):
         assert words in result.stdout

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import invoke_cli, run_cli
 
 from yolo_compose.composer.recipe import apply_recipe
 from yolo_compose.composer.templates import BUNDLED, ENV_VAR, all_templates
@@ -50,7 +50,7 @@ def test_templates_command_lists_and_shows(tmp_path: Path) -> None:
 
 
 def test_apply_a_template_by_name_with_a_param(tmp_path: Path) -> None:
-    result = run_cli("apply", "attention-before-detect", "--base", "yolov8s", "--set", "module=cga",
+    result = invoke_cli("apply", "attention-before-detect", "--base", "yolov8s", "--set", "module=cga",
                      "--no-build", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -58,7 +58,7 @@ def test_apply_a_template_by_name_with_a_param(tmp_path: Path) -> None:
     assert report["inserted"] == [22, 23, 24]
     first = (tmp_path / report["output"]).read_text().splitlines()[0]
     assert first.endswith("by apply template:attention-before-detect --set module=cga")
-    assert run_cli("validate", report["output"], cwd=tmp_path).returncode == 0
+    assert invoke_cli("validate", report["output"], cwd=tmp_path).returncode == 0
 
 
 def test_user_templates_from_a_folder_and_the_environment(tmp_path: Path) -> None:
@@ -67,9 +67,9 @@ def test_user_templates_from_a_folder_and_the_environment(tmp_path: Path) -> Non
     (folder / "my-halo.yaml").write_text(
         "description: my placement\nwhere: P5\nbases: [yolo11]\nedits:\n  - insert: halo\n    after: SPPF\n"
     )
-    by_option = run_cli("templates", "--templates", str(folder), "--json", cwd=tmp_path)
+    by_option = invoke_cli("templates", "--templates", str(folder), "--json", cwd=tmp_path)
     assert "my-halo" in [item["name"] for item in json.loads(by_option.stdout)]
-    applied = run_cli("apply", "my-halo", "--base", "yolo11n", "--no-build", "-o", "-", cwd=tmp_path,
+    applied = invoke_cli("apply", "my-halo", "--base", "yolo11n", "--no-build", "-o", "-", cwd=tmp_path,
                       env={ENV_VAR: str(folder)})
     assert applied.returncode == 0, applied.stderr
     assert "HaloAttention" in applied.stdout

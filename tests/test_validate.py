@@ -1,5 +1,5 @@
 """`yolo-compose validate`: one table of (YAML, flags, exit code, output lines) drives both the pure
-lint function and the real CLI process, then the fixer, the formats and the build tier."""
+lint function and the CLI, then the fixer, the formats and the build tier."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, run_cli
+from conftest import PROJECT_ROOT, invoke_cli, run_cli
 
 from yolo_compose.composer.bases import bundled_models
 from yolo_compose.composer.lint import CODES, Severity, lint_file, lint_text
@@ -202,7 +202,7 @@ def test_lint_function(name, text, flags, exit_code, lines):
 @pytest.mark.parametrize(("name", "text", "flags", "exit_code", "lines"), CASES, ids=IDS)
 def test_cli(name, text, flags, exit_code, lines, tmp_path):
     (tmp_path / "model.yaml").write_text(text, encoding="utf-8")
-    result = run_cli("validate", "model.yaml", *flags, cwd=tmp_path)
+    result = invoke_cli("validate", "model.yaml", *flags, cwd=tmp_path)
     assert result.returncode == exit_code, result.stdout + result.stderr
     assert result.stdout.splitlines() == [f"model.yaml:{line}" for line in lines]
     assert "Traceback" not in result.stderr
@@ -223,13 +223,13 @@ def test_fix_rewrites_only_the_stale_comments(tmp_path):
     text = edited("# 2-P3/8", "# 7-P3/8").replace("# 3\n", "# 30 (P3, P4)\n")
     path = tmp_path / "model.yaml"
     path.write_text(text, encoding="utf-8")
-    result = run_cli("validate", "model.yaml", "--fix", cwd=tmp_path)
+    result = invoke_cli("validate", "model.yaml", "--fix", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "2 comments fixed" in result.stderr
     assert path.read_text(encoding="utf-8") == edited("# 3\n", "# 3 (P3, P4)\n")
     assert [p.name for p in tmp_path.iterdir()] == ["model.yaml"], "a temp file was left behind"
-    again = run_cli("validate", "model.yaml", "--strict", cwd=tmp_path)
+    again = invoke_cli("validate", "model.yaml", "--strict", cwd=tmp_path)
     assert again.returncode == 0, again.stdout
 
 
@@ -256,7 +256,7 @@ def test_json_output_is_only_json(tmp_path):
 
 def test_github_annotations(tmp_path):
     (tmp_path / "model.yaml").write_text(edited("Conv, [128", "Cnv, [128"), encoding="utf-8")
-    result = run_cli("validate", "model.yaml", "--format", "github", cwd=tmp_path)
+    result = invoke_cli("validate", "model.yaml", "--format", "github", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.startswith("::error file=model.yaml,line=6,col=13,title=YC030::layer 1: unknown")
 
@@ -278,7 +278,7 @@ def test_github_escaping():
 )
 def test_usage_errors_exit_2(args, message, tmp_path):
     (tmp_path / "model.yaml").write_text(GOOD, encoding="utf-8")
-    result = run_cli("validate", "model.yaml", *args, cwd=tmp_path)
+    result = invoke_cli("validate", "model.yaml", *args, cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
