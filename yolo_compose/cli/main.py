@@ -14,7 +14,7 @@ def app_for(args: list[str]) -> typer.Typer:
     """The app holding only the command that `args` runs; the whole app when they name none.
 
     Typer turns every registered command's signature into Click parameters at each start, about
-    30 ms for the ten commands here: the largest cost of a static ``insert`` after the
+    30 ms for the eleven commands here: the largest cost of a static ``insert`` after the
     interpreter's own start-up. A run needs only its own command, so the group is made with that
     one (same settings, same root callback: ``--version``, the usage line and the command's
     ``--help`` are unchanged). Top-level help, options before the command and unknown names get
