@@ -122,3 +122,14 @@ def invoke_cli(*args: str, cwd: str | Path | None = None, input: str | None = No
 def cli():
     """The run_cli helper, as a fixture."""
     return run_cli
+
+
+def one_error_line(result: subprocess.CompletedProcess, *parts: str) -> str:
+    """Exit 2, exactly one `error:` line on stderr with every part, nothing on stdout."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert result.stdout == ""
+    for part in parts:
+        assert part in lines[0], lines[0]
+    return lines[0]

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import invoke_cli, run_cli
+from conftest import invoke_cli, one_error_line, run_cli
 
 from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.diff import LayerCost, ScaleCost
@@ -23,17 +23,6 @@ EVIL_MODEL = (
     "nc: 1\nbackbone:\n  - [-1, 1, Conv, [16, 3, 2]]\n  - [-1, 1, \"\\e[2J\\e[31mEvil\", [16]]\n"
     "  - [-1, 1, Conv, [16, 3, 1]]\nhead:\n  - [[2], 1, Detect, [nc]]\n"
 )
-
-
-def one_error_line(result: subprocess.CompletedProcess, *parts: str) -> str:
-    """Exit 2, exactly one `error:` line on stderr with every part, nothing on stdout."""
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), lines
-    assert result.stdout == ""
-    for part in parts:
-        assert part in lines[0], lines[0]
-    return lines[0]
 
 
 # --- negative SPECs, --version, usage errors ------------------------------------------------------

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import invoke_cli, run_cli
+from conftest import invoke_cli, one_error_line, run_cli
 
 from yolo_compose.composer import ModelSpec
 from yolo_compose.composer.bases import resolve_base
@@ -26,17 +26,6 @@ from yolo_compose.errors import FileAccessError, OutputExistsError
 INSERT = ("insert", "halo", "--after", "8", "--base", "yolo11n", "--no-build")
 HANG_GUARD_S = 60  # subprocess timeout: a hang fails the test; no timing is asserted
 YOLO11N = resolve_base("yolo11n").path.read_text(encoding="utf-8")
-
-
-def one_error_line(result: subprocess.CompletedProcess, *parts: str) -> str:
-    """Exit 2, one `error:` line on stderr containing every part, nothing on stdout."""
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), lines
-    assert result.stdout == ""
-    for part in parts:
-        assert part in lines[0], lines[0]
-    return lines[0]
 
 
 # --- writing ------------------------------------------------------------------------------------
