@@ -106,6 +106,17 @@ JsonReportOption = Annotated[bool, typer.Option("--json", help="Print one JSON r
 AllScalesOption = Annotated[bool, typer.Option("--all-scales", help="Build every scale the model defines.")]
 
 
+ImportOption = Annotated[
+    list[str] | None,
+    typer.Option("--import", help="Import a Python module that registers extra modules."),
+]
+TrustCheckpointOption = Annotated[
+    bool,
+    typer.Option(
+        "--trust-checkpoint",
+        help="Unpickle --weights without restrictions (only for a file you trust: unpickling can run code).",
+    ),
+]
 NoProvenanceOption = Annotated[
     bool,
     typer.Option(

@@ -19,9 +19,11 @@ from .app import (
     SPEC_HELP,
     AllScalesOption,
     ForceOption,
+    ImportOption,
     JsonReportOption,
     NoProvenanceOption,
     SpecCommand,
+    TrustCheckpointOption,
     app,
     check_imgsz,
     emit_yaml,
@@ -62,13 +64,16 @@ def _report(
         sys.stdout.write(f"{transfer.report.output}\n")
 
 
-WEIGHTS_HELP = (
-    "Base checkpoint (.pt) of the base YAML: its tensors are carried to their new indices and "
-    "written beside the YAML as <output stem>.pt."
-)
+WeightsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--weights",
+        help="Base checkpoint (.pt) of the base YAML: its tensors are carried to their new indices and "
+        "written beside the YAML as <output stem>.pt.",
+    ),
+]
 
 
-TRUST_HELP = "Unpickle --weights without restrictions (only for a file you trust: unpickling can run code)."
 
 
 def _check_weights_output(weights: str | None, output: str | None) -> None:
@@ -160,12 +165,9 @@ def insert_command(
         bool, typer.Option("--no-build", help="Only edit the YAML; skip the build (imports no torch).")
     ] = False,
     json_output: JsonReportOption = False,
-    import_: Annotated[
-        list[str] | None,
-        typer.Option("--import", help="Import a Python module that registers extra modules."),
-    ] = None,
-    weights: Annotated[str | None, typer.Option("--weights", help=WEIGHTS_HELP)] = None,
-    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=TRUST_HELP)] = False,
+    import_: ImportOption = None,
+    weights: WeightsOption = None,
+    trust_checkpoint: TrustCheckpointOption = False,
     no_zero_init: Annotated[
         bool,
         typer.Option(
@@ -234,8 +236,8 @@ def remove_command(
     ] = None,
     force: ForceOption = False,
     json_output: JsonReportOption = False,
-    weights: Annotated[str | None, typer.Option("--weights", help=WEIGHTS_HELP)] = None,
-    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=TRUST_HELP)] = False,
+    weights: WeightsOption = None,
+    trust_checkpoint: TrustCheckpointOption = False,
     no_provenance: NoProvenanceOption = False,
 ) -> None:
     """Remove a single-input layer; its consumers read its input and every reference is renumbered.
@@ -284,12 +286,9 @@ def replace_command(
         bool, typer.Option("--no-build", help="Only edit the YAML; skip the build and its channel check.")
     ] = False,
     json_output: JsonReportOption = False,
-    import_: Annotated[
-        list[str] | None,
-        typer.Option("--import", help="Import a Python module that registers extra modules."),
-    ] = None,
-    weights: Annotated[str | None, typer.Option("--weights", help=WEIGHTS_HELP)] = None,
-    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=TRUST_HELP)] = False,
+    import_: ImportOption = None,
+    weights: WeightsOption = None,
+    trust_checkpoint: TrustCheckpointOption = False,
     no_provenance: NoProvenanceOption = False,
 ) -> None:
     """Replace a layer by a module: its row is swapped, its consumers read the new one (same index).
@@ -378,12 +377,9 @@ def apply_command(
     ] = False,
     json_output: JsonReportOption = False,
     templates: Annotated[list[str] | None, typer.Option("--templates", help=TEMPLATES_HELP)] = None,
-    import_: Annotated[
-        list[str] | None,
-        typer.Option("--import", help="Import a Python module that registers extra modules."),
-    ] = None,
-    weights: Annotated[str | None, typer.Option("--weights", help=WEIGHTS_HELP)] = None,
-    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=TRUST_HELP)] = False,
+    import_: ImportOption = None,
+    weights: WeightsOption = None,
+    trust_checkpoint: TrustCheckpointOption = False,
     zero_init: Annotated[
         bool | None,
         typer.Option(

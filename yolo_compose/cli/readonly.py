@@ -10,17 +10,19 @@ import typer
 
 from ..errors import ComposeError
 from ..render.console import OutputFormat
-from .app import app, check_imgsz, fail
+from .app import (
+    ImportOption,
+    app,
+    check_imgsz,
+    fail,
+)
 
 
 @app.command("modules")
 def modules_command(
     name: Annotated[str | None, typer.Argument(help="Show one module (name or alias).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    import_: Annotated[
-        list[str] | None,
-        typer.Option("--import", help="Import a Python module that registers extra modules."),
-    ] = None,
+    import_: ImportOption = None,
 ) -> None:
     """List the attention modules, or show one with its arguments.
 
@@ -173,10 +175,7 @@ def validate_command(
     output_format: Annotated[
         str, typer.Option("--format", help="Output: rich (path:line:col lines), json or github.")
     ] = "rich",
-    import_: Annotated[
-        list[str] | None,
-        typer.Option("--import", help="Import a Python module that registers extra modules."),
-    ] = None,
+    import_: ImportOption = None,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="With --build: s per file.")] = 300.0,
     memory_mb: Annotated[
         int, typer.Option("--memory-mb", min=1024, help="With --build: address-space limit (MB).")

@@ -8,8 +8,17 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ComposeError
-from .app import BASE_HELP, SPEC_HELP, SpecCommand, app, check_imgsz, fail
-from .edits import TEMPLATES_HELP, TRUST_HELP
+from .app import (
+    BASE_HELP,
+    SPEC_HELP,
+    ImportOption,
+    SpecCommand,
+    TrustCheckpointOption,
+    app,
+    check_imgsz,
+    fail,
+)
+from .edits import TEMPLATES_HELP
 
 _AT_HELP = (
     f"A placement: after SPEC, or `before:SPEC` in front of it (`after:SPEC` also works). {SPEC_HELP}; "
@@ -156,10 +165,7 @@ def sweep_command(
         int | None, typer.Option("--threads", min=1, help="torch threads, fixed (default: cores, at most 4)")
     ] = None,
     templates: Annotated[list[str] | None, typer.Option("--templates", help=TEMPLATES_HELP)] = None,
-    import_: Annotated[
-        list[str] | None,
-        typer.Option("--import", help="Import a Python module that registers extra modules."),
-    ] = None,
+    import_: ImportOption = None,
     train: Annotated[
         str | None,
         typer.Option("--train", metavar="DATA.yaml", help="Then train the base and every variant on it."),
@@ -169,7 +175,7 @@ def sweep_command(
         str | None,
         typer.Option("--weights", help="With --train: the base's checkpoint; variants start from it."),
     ] = None,
-    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=TRUST_HELP)] = False,
+    trust_checkpoint: TrustCheckpointOption = False,
     no_zero_init: Annotated[
         bool,
         typer.Option("--no-zero-init", help="With --weights: paper's init, not zero_init (identity)."),

@@ -8,8 +8,13 @@ from typing import Annotated
 import typer
 
 from ..errors import ComposeError
-from .app import ForceOption, JsonReportOption, app, fail
-from .edits import TRUST_HELP
+from .app import (
+    ForceOption,
+    JsonReportOption,
+    TrustCheckpointOption,
+    app,
+    fail,
+)
 
 
 @app.command("transfer")
@@ -23,7 +28,7 @@ def transfer_command(
         str | None, typer.Option("--scale", help="Scale to build the new model at (default: its name's).")
     ] = None,
     force: ForceOption = False,
-    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help=TRUST_HELP)] = False,
+    trust_checkpoint: TrustCheckpointOption = False,
     json_output: JsonReportOption = False,
 ) -> None:
     """Carry a checkpoint's weights to another model YAML, pairing layers as `diff` aligns them.
