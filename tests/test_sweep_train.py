@@ -13,20 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from yolo_compose.sweep.child_process import LOG_NAME, run_job
 from yolo_compose.sweep.executors import ExecutorError, device_slots, make_executor
-from yolo_compose.sweep.train import (
-    FAILED,
-    LEDGER_NAME,
-    LOG_NAME,
-    OK,
-    Ledger,
-    TrainArgError,
-    TrainJob,
-    TrainOutcome,
-    parse_train_args,
-    run_job,
-    train_all,
-)
+from yolo_compose.sweep.jobs import FAILED, OK, TrainArgError, TrainJob, TrainOutcome, parse_train_args
+from yolo_compose.sweep.ledger import LEDGER_NAME, Ledger
+from yolo_compose.sweep.train import train_all
 
 # --- the pieces, without training -----------------------------------------------------------------
 
@@ -238,7 +229,7 @@ def test_a_run_that_fails_is_an_outcome_with_its_one_line_reason(tmp_path):
 
 
 def test_a_run_killed_by_a_signal_says_so(tmp_path):
-    from yolo_compose.sweep.train import _read_outcome
+    from yolo_compose.sweep.child_process import _read_outcome
 
     job = _job(tmp_path)
     job.run_dir.mkdir(parents=True)

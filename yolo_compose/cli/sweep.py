@@ -64,7 +64,8 @@ def _training_request(
     """The training options checked before any work: (settings, executor), None without --train."""
     from ..errors import CheckpointError
     from ..sweep.executors import make_executor
-    from ..sweep.train import TrainSettings, parse_train_args
+    from ..sweep.jobs import parse_train_args
+    from ..sweep.train import TrainSettings
 
     if data is None:
         given = [epochs, weights, workers, address, ray_cpus, *train_args]

@@ -7,8 +7,9 @@ The pipeline, in the order it runs:
 - :mod:`.pipeline`: run the measurement, write the YAMLs and the results files;
 - :mod:`.results`: the rows and their schema (results.json, results.csv), which a training step
   updates in place (:meth:`.results.SweepResults.update_row`, :meth:`.results.SweepResults.write`);
-- :mod:`.train` (``--train``): the base and every variant trained, one fresh process per run,
-  resumable; :mod:`.executors` runs them here or on a Ray cluster.
+- :mod:`.train` (``--train``): the base and every variant trained, one fresh process per run
+  (:mod:`.child_process`), resumable (:mod:`.ledger`); :mod:`.jobs` is what a run is and what came
+  of it; :mod:`.executors` runs them here or on a Ray cluster.
 
 Importing this package imports nothing heavy.
 """

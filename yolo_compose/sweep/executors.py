@@ -1,6 +1,6 @@
 """Where a sweep's training runs go: this machine (one at a time or N at once) or a Ray cluster.
 
-Every executor runs each job through :func:`.train.run_job` (a fresh interpreter per run), so a
+Every executor runs each job through :func:`.child_process.run_job` (a fresh interpreter per run), so a
 run's outcome does not depend on the executor; they differ only in where runs go and how many at
 once. Ray is an optional extra, imported only by :class:`RayExecutor`.
 """
@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ComposeError
-from .train import FAILED, TrainJob, TrainOutcome, one_line, run_job
+from .child_process import one_line, run_job
+from .jobs import FAILED, TrainJob, TrainOutcome
 
 #: How to get the Ray extra.
 RAY_INSTALL = "pip install 'yolo-compose[ray]'"
