@@ -9,7 +9,7 @@ import pytest
 import torch.nn.functional as F
 
 from yolo_compose.modules._common import CpuAttention
-from yolo_compose.modules.halo import WindowAttention
+from yolo_compose.modules._halo_kernel import WindowAttention
 
 #: The paths a test forces; "auto" resolves to one of them.
 FORCED_PATHS = ("kernel", "math", "sdpa")

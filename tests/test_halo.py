@@ -10,9 +10,9 @@ from _paths import FORCED_PATHS, PathSpy
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from yolo_compose.modules import _common
-from yolo_compose.modules import halo as halo_module
-from yolo_compose.modules.halo import HaloAttention, WindowAttention, halo_macs
+from yolo_compose.modules import _common, _halo_kernel
+from yolo_compose.modules._halo_kernel import WindowAttention
+from yolo_compose.modules.halo import HaloAttention, halo_macs
 
 
 def naive_halo(module: HaloAttention, x: torch.Tensor) -> torch.Tensor:
@@ -128,7 +128,7 @@ def test_window_attention_equals_gathered_attention_and_passes_gradcheck(
     module = HaloAttention(6, block, halo, heads=3).double()
     blocks = math.ceil(height / block) * math.ceil(width / block)
     map_bytes = blocks * module.window**2 * 2 * 8  # one image-head's windows, d = 2, float64
-    monkeypatch.setattr(halo_module, "CHUNK_BYTES", maps_per_chunk * map_bytes)
+    monkeypatch.setattr(_halo_kernel, "CHUNK_BYTES", maps_per_chunk * map_bytes)
     generator = torch.Generator().manual_seed(0)
     qkv = torch.randn(2, height * width, 18, dtype=torch.float64, generator=generator)  # q, k, v side by side
     tables = torch.randn(block * block, module.window**2, 2, dtype=torch.float64, generator=generator)
@@ -143,7 +143,7 @@ def test_window_attention_equals_gathered_attention_and_passes_gradcheck(
         out = module._gathered_attention(q, k, v, tables, mask, 0.5)
         return out.flatten(2).transpose(1, 2)  # (B, H*W, I) rows
 
-    chunks = halo_module._Chunks(qkv, module.heads, block, halo, height, width, backward=False)
+    chunks = _halo_kernel._Chunks(qkv, module.heads, block, halo, height, width, backward=False)
     assert [chunk.image_heads for chunk in chunks] == {1: [1] * 6, 2: [2, 1, 2, 1], 6: [6]}[maps_per_chunk]
     got, want = chunked(*inputs), gathered(*inputs)
     assert got.shape == want.shape == (2, height * width, 6)
