@@ -1,10 +1,9 @@
-"""The Typer app, its root callback, and what the commands share: option types, help, errors, output."""
+"""The Typer app, its root callback, and what the commands share: option types, help, errors."""
 
 from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -174,18 +173,3 @@ def check_imgsz(value: int) -> int:
         raise typer.BadParameter(f"must be a positive multiple of 32, got {value}")
     return value
 
-
-def emit_yaml(text: str, target: Path | None, *, force: bool) -> None:
-    """Write the YAML atomically to `target` (never clobbering without force), or to stdout."""
-    if target is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    from ..composer.files import write_output
-
-    write_output(target, text, force=force)
-
-
-def input_path(edit: Any) -> str | None:
-    """The file the edit read (a bundled base's real path), which an output may never overwrite."""
-    return str(edit.base.path) if edit.base is not None else edit.spec.source

@@ -1,4 +1,8 @@
-"""The editing commands: `insert`, `remove`, `replace`, `apply`, `templates` (weights, provenance line)."""
+"""The editing commands: `insert`, `remove`, `replace`, `apply`, `templates`.
+
+Each editing command checks its options, makes one call to its pipeline (:mod:`yolo_compose.pipelines.edit`)
+and hands the outcome to the renderers; a library error becomes one line (`fail`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .. import __version__
 from ..errors import ComposeError
 from .app import (
     AFTER_HELP,
@@ -26,13 +29,11 @@ from .app import (
     TrustCheckpointOption,
     app,
     check_imgsz,
-    emit_yaml,
     fail,
-    input_path,
 )
 
 if TYPE_CHECKING:
-    from ..composer.edit import EditAction, EditResult
+    from ..pipelines.edit import BuildOptions, EditOutcome, WriteOptions
 
 def _report(
     edit: Any, target: Path | None, *, as_json: bool, summary: Any = None, transfer: Any = None
@@ -74,68 +75,32 @@ WeightsOption = Annotated[
 ]
 
 
+def _check_json_output(json_output: bool, output: str | None) -> None:
+    """--json and -o - cannot share stdout: refused before anything is read."""
+    if json_output and output == "-":
+        fail(ComposeError("--json and -o - both write to stdout; choose one"))
 
 
-def _check_weights_output(weights: str | None, output: str | None) -> None:
-    if weights is not None and output == "-":
-        fail(ComposeError("--weights writes <output>.pt beside the YAML; give -o a file name, not '-'"))
+def _write_options(
+    output: str | None, force: bool, weights: str | None, trust_checkpoint: bool, no_provenance: bool
+) -> WriteOptions:
+    """The write options every editing command shares (weights with -o - are refused here)."""
+    from ..pipelines.edit import WriteOptions
+
+    return WriteOptions(output=output, force=force, weights=weights, trust_checkpoint=trust_checkpoint,
+                        provenance=not no_provenance)
 
 
-def _check_weights(
-    edit: Any, weights: str | None, target: Path | None, *, scale: str | None, trust: bool, force: bool
-) -> tuple[Any, Path | None]:
-    """--weights, before the edited model is built: the checkpoint read and checked against the
-    base (a bad one stops here, in one line), and the path the new checkpoint will take."""
-    if weights is None or target is None:
-        return None, None
-    from ..weights import check_edit_checkpoint
+def _build_options(no_build: bool, scale: str | None, imgsz: int | None, all_scales: bool) -> BuildOptions:
+    """The build options of --no-build, --scale, --imgsz and --all-scales."""
+    from ..pipelines.edit import BuildOptions
 
-    return check_edit_checkpoint(edit, weights, target, scale=scale, trust_checkpoint=trust, force=force)
+    return BuildOptions(build=not no_build, scale=scale, imgsz=imgsz, all_scales=all_scales)
 
 
-def _carry_weights(edit: Any, checked: Any, target: Path | None) -> Any:
-    """--weights: the checked checkpoint carried across the edit (not yet written)."""
-    if checked is None or target is None:
-        return None
-    from ..weights import transfer_edit_checkpoint
-
-    return transfer_edit_checkpoint(edit, checked, target)
-
-
-def _yaml_text(edit: EditResult, target: Path | None, made_by: str | None) -> str:
-    """The YAML to write: the edited text, its first line naming what made it (`made_by`, the
-    command or recipe run; None for --no-provenance). An old provenance line is replaced."""
-    if made_by is None:
-        return edit.dump()
-    from ..composer.provenance import base_shown, provenance_line, with_provenance
-
-    line = provenance_line(__version__, base_shown(edit.base, target), edit.source_text, made_by)
-    return with_provenance(edit.dump(), line)
-
-
-def _edit_command(action: EditAction, edit: Any, *, target: str = "", after: list[str] | None = None,
-                  before: list[str] | None = None, args: list[Any] | None = None) -> str:
-    """The command a provenance line records for one edit (its module by its catalogue name)."""
-    from ..composer.commands import command_line
-
-    module = edit.module.name if edit.module is not None else ""
-    subject = module if action == "insert" else target
-    return command_line(action, subject, after=after or (), before=before or (),
-                        with_module=module if action == "replace" else None, args=args)
-
-
-def _write_outputs(
-    edit: Any, target: Path | None, transfer: Any, checkpoint: Path | None, *, force: bool,
-    made_by: str | None,
-) -> None:
-    """The YAML (and the checkpoint, with --weights): both written, or neither."""
-    text = _yaml_text(edit, target, made_by)
-    if transfer is None:
-        emit_yaml(text, target, force=force)
-        return
-    from ..weights import write_yaml_and_checkpoint
-
-    write_yaml_and_checkpoint(lambda: emit_yaml(text, target, force=force), transfer, checkpoint)
+def _show(outcome: EditOutcome, *, as_json: bool) -> None:
+    """Hand a pipeline's outcome to the renderers."""
+    _report(outcome.edit, outcome.target, as_json=as_json, summary=outcome.summary, transfer=outcome.transfer)
 
 
 @app.command("insert", cls=SpecCommand)
@@ -189,41 +154,23 @@ def insert_command(
 
     With --weights yolo11n.pt it also writes yolo11n-halo.pt, the base's tensors at their new indices.
     """
-    from ..composer.edit import compose_insert, note_unfilled_resolution, output_target, parse_args_json
-    from ..modules import get, import_user_modules
+    from ..composer.edit import parse_args_json
+    from ..modules import import_user_modules
+    from ..pipelines import edit as pipeline
 
-    if json_output and output == "-":
-        fail(ComposeError("--json and -o - both write to stdout; choose one"))
-    _check_weights_output(weights, output)
+    _check_json_output(json_output, output)
     try:
+        write = _write_options(output, force, weights, trust_checkpoint, no_provenance)
         import_user_modules(import_ or [])
         row_args = parse_args_json(args) if args is not None else None
-        if weights is not None and not no_zero_init:
-            from ..modules.registry import identity_init_args
-
-            row_args = identity_init_args(get(module), row_args)
-        edit = compose_insert(base, module, after=after, before=before, args=row_args, scale=scale)
-        target = output_target(output, edit.default_output_name, source=input_path(edit), force=force)
-        checked, checkpoint = _check_weights(
-            edit, weights, target, scale=scale, trust=trust_checkpoint, force=force
+        outcome = pipeline.insert(
+            base, module, after=after, before=before, args=row_args,
+            zero_init=False if no_zero_init else None,
+            write=write, build=_build_options(no_build, scale, imgsz, all_scales),
         )
-        summary = None
-        if no_build:
-            note_unfilled_resolution(edit)
-        else:
-            from ..build import build_and_summarize
-
-            written_as = None if target is None else str(target)
-            summary = build_and_summarize(
-                edit, scale=scale, imgsz=imgsz, all_scales=all_scales, output_name=written_as
-            )
-        transfer = _carry_weights(edit, checked, target)
-        made_by = None if no_provenance else _edit_command("insert", edit, after=after, before=before,
-                                                           args=row_args)
-        _write_outputs(edit, target, transfer, checkpoint, force=force, made_by=made_by)
     except ComposeError as exc:
         fail(exc)
-    _report(edit, target, as_json=json_output, summary=summary, transfer=transfer)
+    _show(outcome, as_json=json_output)
 
 
 @app.command("remove", cls=SpecCommand)
@@ -244,23 +191,15 @@ def remove_command(
 
     Example: yolo-compose remove 9 --base yolo11n-halo.yaml -o yolo11n-back.yaml
     """
-    from ..composer.edit import compose_remove, output_target
+    from ..pipelines import edit as pipeline
 
-    if json_output and output == "-":
-        fail(ComposeError("--json and -o - both write to stdout; choose one"))
-    _check_weights_output(weights, output)
+    _check_json_output(json_output, output)
     try:
-        edit = compose_remove(base, layer)
-        target = output_target(output, edit.default_output_name, source=input_path(edit), force=force)
-        checked, checkpoint = _check_weights(
-            edit, weights, target, scale=None, trust=trust_checkpoint, force=force
-        )
-        transfer = _carry_weights(edit, checked, target)
-        made_by = None if no_provenance else _edit_command("remove", edit, target=layer)
-        _write_outputs(edit, target, transfer, checkpoint, force=force, made_by=made_by)
+        write = _write_options(output, force, weights, trust_checkpoint, no_provenance)
+        outcome = pipeline.remove(base, layer, write=write)
     except ComposeError as exc:
         fail(exc)
-    _report(edit, target, as_json=json_output, transfer=transfer)
+    _show(outcome, as_json=json_output)
 
 
 @app.command("replace")
@@ -300,41 +239,20 @@ def replace_command(
 
     With --weights yolo11n.pt every other layer keeps its trained tensors; the new layer starts fresh.
     """
-    from ..composer.edit import (
-        compose_replace,
-        note_unchecked_replace,
-        note_unfilled_resolution,
-        output_target,
-    )
+    from ..composer.edit import parse_args_json
     from ..modules import import_user_modules
+    from ..pipelines import edit as pipeline
 
-    if json_output and output == "-":
-        fail(ComposeError("--json and -o - both write to stdout; choose one"))
-    _check_weights_output(weights, output)
+    _check_json_output(json_output, output)
     try:
+        write = _write_options(output, force, weights, trust_checkpoint, no_provenance)
         import_user_modules(import_ or [])
-        from ..composer.edit import parse_args_json
-
         row_args = parse_args_json(args) if args is not None else None
-        edit = compose_replace(base, layer, module, args=row_args, scale=scale)
-        target = output_target(output, edit.default_output_name, source=input_path(edit), force=force)
-        checked, checkpoint = _check_weights(
-            edit, weights, target, scale=scale, trust=trust_checkpoint, force=force
-        )
-        summary = None
-        if no_build:
-            note_unfilled_resolution(edit)
-            note_unchecked_replace(edit)
-        else:
-            from ..build import build_and_summarize
-
-            summary = build_and_summarize(edit, scale=scale, imgsz=imgsz, all_scales=all_scales)
-        transfer = _carry_weights(edit, checked, target)
-        made_by = None if no_provenance else _edit_command("replace", edit, target=layer, args=row_args)
-        _write_outputs(edit, target, transfer, checkpoint, force=force, made_by=made_by)
+        outcome = pipeline.replace(base, layer, module, args=row_args, write=write,
+                                   build=_build_options(no_build, scale, imgsz, all_scales))
     except ComposeError as exc:
         fail(exc)
-    _report(edit, target, as_json=json_output, summary=summary, transfer=transfer)
+    _show(outcome, as_json=json_output)
 
 
 TEMPLATES_HELP = "Folder of user templates (repeatable; also $YOLO_COMPOSE_TEMPLATES)."
@@ -398,43 +316,20 @@ def apply_command(
 
     With --weights yolov8s.pt it also writes the checkpoint, every kept layer's tensors at its new index.
     """
-    from ..composer.edit import note_unchecked_replace, note_unfilled_resolution, output_target
-    from ..composer.provenance import recipe_command, recipe_ref
-    from ..composer.recipe import apply_recipe
-    from ..composer.templates import load_named
     from ..modules import import_user_modules
+    from ..pipelines import edit as pipeline
 
-    if json_output and output == "-":
-        fail(ComposeError("--json and -o - both write to stdout; choose one"))
-    _check_weights_output(weights, output)
-    identity = weights is not None if zero_init is None else zero_init
+    _check_json_output(json_output, output)
     try:
+        write = _write_options(output, force, weights, trust_checkpoint, no_provenance)
         import_user_modules(import_ or [])
-        values = _parse_sets(sets or [])
-        loaded = load_named(recipe, templates or [])
-        loaded = loaded.with_params(values) if values else loaded
-        chosen_scale = scale or (loaded.scales[0] if loaded.scales else None)
-        edit = apply_recipe(loaded.with_identity_init() if identity else loaded, base, scale=chosen_scale)
-        target = output_target(output, edit.default_output_name, source=input_path(edit), force=force)
-        checked, checkpoint = _check_weights(
-            edit, weights, target, scale=chosen_scale, trust=trust_checkpoint, force=force
+        outcome = pipeline.apply(
+            recipe, base=base, params=_parse_sets(sets or []), templates=templates, zero_init=zero_init,
+            write=write, build=_build_options(no_build, scale, imgsz, all_scales),
         )
-        summary = None
-        if no_build:
-            note_unfilled_resolution(edit)
-            note_unchecked_replace(edit)
-        else:
-            from ..build import build_and_summarize
-
-            summary = build_and_summarize(edit, scale=chosen_scale, imgsz=imgsz or loaded.imgsz or 640,
-                                          all_scales=all_scales)
-        ref = loaded.ref if loaded.ref != loaded.path else recipe_ref(loaded.path, target)
-        transfer = _carry_weights(edit, checked, target)
-        made_by = None if no_provenance else recipe_command(ref, values, zero_init=identity)
-        _write_outputs(edit, target, transfer, checkpoint, force=force, made_by=made_by)
     except ComposeError as exc:
         fail(exc)
-    _report(edit, target, as_json=json_output, summary=summary, transfer=transfer)
+    _show(outcome, as_json=json_output)
 
 
 @app.command("templates")

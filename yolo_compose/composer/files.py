@@ -11,7 +11,8 @@ atomically when the name exists, so of several runs racing for one name exactly 
 with ``force`` it atomically replaces the target. Either way no reader ever sees a partial
 file. A symlink is written through (its target is replaced, the link stays); devices, FIFOs and
 sockets are refused, even with ``force``. A new file gets the mode the umask gives
-(``0o666 & ~umask``), a replaced file keeps its own mode.
+(``0o666 & ~umask``), a replaced file keeps its own mode. :func:`emit_output` is the same, or
+stdout when there is no file (``-o -``).
 
 Nothing here imports torch, ultralytics or a YAML library.
 """
@@ -175,6 +176,16 @@ def write_output(path: str | Path, text: str, *, force: bool) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return target
+
+
+def emit_output(text: str, target: Path | None, *, force: bool) -> None:
+    """Write `text` atomically to `target` (never clobbering without `force`), or to stdout for
+    None (``-o -``): the one place a command's file result is written."""
+    if target is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    write_output(target, text, force=force)
 
 
 def _exists(shown: str) -> OutputExistsError:

@@ -42,7 +42,7 @@ from __future__ import annotations
 from .args import MAX_ARGS_NESTING, parse_args_json, set_args
 from .compose import compose_insert, compose_remove, load_base, note_unfilled_resolution
 from .insert import Insertion, insert_layer, insert_layers, insert_many
-from .output import output_name, output_target
+from .output import input_path, output_name, output_target
 from .remove import remove_layer
 from .replace import compose_replace, note_unchecked_replace, replace_layer
 from .result import (
@@ -76,6 +76,7 @@ __all__ = [
     "compose_insert",
     "compose_remove",
     "compose_replace",
+    "input_path",
     "insert_layer",
     "insert_layers",
     "insert_many",

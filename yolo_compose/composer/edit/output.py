@@ -7,11 +7,15 @@ output may never be the input file, a folder, or an existing file unless forced.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...errors import Hint, OutputExistsError
 from ..files import output_problem
 from ..naming import scaled_name
 from ..spec import ModelSpec
+
+if TYPE_CHECKING:
+    from .result import EditResult
 
 
 def output_name(base_name: str, suffix: str, scale: str | None = None) -> str:
@@ -47,3 +51,8 @@ def output_target(output: str | None, default_name: str, *, source: str | None, 
     if problem:
         raise OutputExistsError(f"output {str(path)!r} {problem}")
     return path
+
+
+def input_path(edit: EditResult) -> str | None:
+    """The file the edit read (a bundled base's real path), which an output may never overwrite."""
+    return str(edit.base.path) if edit.base is not None else edit.spec.source
