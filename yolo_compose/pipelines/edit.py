@@ -39,7 +39,7 @@ from ..composer.files import emit_output
 from ..composer.provenance import base_shown, provenance_line, recipe_command, recipe_ref, with_provenance
 from ..composer.recipe import apply_recipe
 from ..composer.templates import load_named
-from ..errors import ComposeError
+from ..errors import ComposeError, Hint, Param
 from ..modules import get
 from ..modules.registry import identity_init_args
 
@@ -69,7 +69,10 @@ class WriteOptions:
 
     def __post_init__(self) -> None:
         if self.weights is not None and self.output == "-":
-            raise ComposeError("--weights writes <output>.pt beside the YAML; give -o a file name, not '-'")
+            raise ComposeError(
+                "the new checkpoint is written beside the YAML as <output stem>.pt, so the output "
+                "cannot be stdout", param=Param.weights, hint=Hint.output_file,
+            )
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,7 @@ def insert(
     edit = compose_insert(base, module, after=after, before=before, args=row_args, scale=build.scale)
     target = _target(edit, write)
     made_by = _edit_command("insert", edit, after=after, before=before, args=row_args)
-    return _finish(edit, target, write, build, made_by=made_by,
-                   output_name=None if target is None else str(target))
+    return _finish(edit, target, write, build, made_by=made_by)
 
 
 def remove(base: str, layer: str, *, write: WriteOptions = WriteOptions()) -> EditOutcome:
@@ -195,11 +197,13 @@ def _finish(
     build: BuildOptions,
     *,
     made_by: str,
-    output_name: str | None = None,
 ) -> EditOutcome:
-    """The tail every verb shares: check weights, build, carry weights, provenance, write."""
+    """The tail every verb shares: check weights, build, carry weights, provenance, write.
+
+    The build's errors and summary name the file the YAML goes to (stdout: the edit's default name).
+    """
     checked, checkpoint = _check_weights(edit, target, write, scale=build.scale)
-    summary = _build(edit, build, output_name=output_name)
+    summary = _build(edit, build, output_name=None if target is None else str(target))
     transfer = _carry_weights(edit, checked, target)
     text = _yaml_text(edit, target, made_by if write.provenance else None)
     _write_outputs(text, target, transfer, checkpoint, force=write.force)
