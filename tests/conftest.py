@@ -84,11 +84,11 @@ def invoke_cli(*args: str, cwd: str | Path | None = None, input: str | None = No
     working folder, the environment, the record of a prepared process and the garbage collector's
     frozen set are put back afterwards: one call leaves nothing behind for the next test.
     """
-    from yolo_compose import integration
     from yolo_compose.cli import main
+    from yolo_compose.integration.process import _Process
 
     saved_env = dict(os.environ)
-    saved_process = (integration._Process.prepared, integration._Process.user_threads)
+    saved_process = (_Process.prepared, _Process.user_threads)
     saved_cwd = os.getcwd()
     saved_argv, saved_stdin = sys.argv, sys.stdin
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -111,7 +111,7 @@ def invoke_cli(*args: str, cwd: str | Path | None = None, input: str | None = No
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
-        integration._Process.prepared, integration._Process.user_threads = saved_process
+        _Process.prepared, _Process.user_threads = saved_process
         gc.unfreeze()
     returncode = code if isinstance(code, int) else (0 if code is None else 1)
     return subprocess.CompletedProcess(["yolo-compose", *args], returncode,

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from yolo_compose.composer.bases import bundled_models, bundled_names, resolve_base
+from yolo_compose.composer.bases import bundled_names, resolve_base
 from yolo_compose.errors import UnknownBaseError
+from yolo_compose.integration.installed import bundled_models
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from yolo_compose.modules.halo import halo_macs
 from yolo_compose.render.summary import render_summary
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import yc_test_module  # noqa: F401  (registers ChannelGate and SquareOnly)
+import yc_test_module  # noqa: F401  (registers ChannelGate, SquareOnly and LookupBug)
 
 pytestmark = pytest.mark.slow  # real ultralytics builds, training or processes; see README
 
@@ -149,6 +149,14 @@ def test_unknown_module_is_a_build_error_naming_the_layer():
         build.build_model(text, source_name="yolo11n-x.yaml", scale="n")
     assert info.value.layer == 10
     assert "unknown module 'NoSuchAttention'" in str(info.value)
+
+
+def test_a_key_error_inside_a_layer_is_that_error_not_an_unknown_module():
+    text = YOLO11.replace("- [-1, 2, C2PSA, [1024]]", "- [-1, 1, LookupBug, []]")
+    with pytest.raises(BuildError) as info:
+        build.build_model(text, source_name="yolo11n-x.yaml", scale="n")
+    assert info.value.layer == 10
+    assert "KeyError: 'scale'" in str(info.value) and "unknown module" not in str(info.value)
 
 
 def test_activation_is_never_evaluated(tmp_path):

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from _edit_checks import assert_minimal_insert, expected_edges_after_insert
 
-from yolo_compose.composer import HEAD_MODULES, ModelSpec, bundled_models, insert_layer, remove_layer
+from yolo_compose.composer import ModelSpec, insert_layer, remove_layer
 from yolo_compose.composer.files import read_input
+from yolo_compose.integration.installed import bundled_models
+from yolo_compose.integration.roles import HEAD_MODULES
 
 MODELS = bundled_models()
 

@@ -20,9 +20,10 @@ from _diff_checks import apply_diff
 from typer.testing import CliRunner
 
 from yolo_compose.cli import app
-from yolo_compose.composer.bases import bundled_models, resolve_base
+from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.diff import SCHEMA, compare_costs, diff_specs, same_graph, spec_nodes
 from yolo_compose.composer.spec import ModelSpec
+from yolo_compose.integration.installed import bundled_models
 from yolo_compose.render.diff import github_lines
 
 DATA = Path(__file__).parent / "data"

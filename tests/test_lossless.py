@@ -16,8 +16,10 @@ from _layouts import LAYOUTS, to_flow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yolo_compose.composer import HEAD_MODULES, ModelSpec, bundled_models, insert_layer, remove_layer
+from yolo_compose.composer import ModelSpec, insert_layer, remove_layer
 from yolo_compose.composer.files import read_input
+from yolo_compose.integration.installed import bundled_models
+from yolo_compose.integration.roles import HEAD_MODULES
 
 MODELS = bundled_models()
 #: One of each family and task, for the layouts that are not flow style.

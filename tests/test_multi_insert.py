@@ -14,11 +14,13 @@ from _layouts import LAYOUTS, to_flow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yolo_compose.composer import HEAD_MODULES, ModelSpec, bundled_models, remove_layer
+from yolo_compose.composer import ModelSpec, remove_layer
 from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.edit import Insertion, insert_layers, insert_many
 from yolo_compose.composer.files import read_input
 from yolo_compose.errors import LayerSpecError
+from yolo_compose.integration.installed import bundled_models
+from yolo_compose.integration.roles import HEAD_MODULES
 from yolo_compose.modules import get
 
 MODELS = bundled_models()

@@ -10,6 +10,7 @@ import pytest
 from conftest import run_python
 
 from yolo_compose import integration
+from yolo_compose.integration.process import _Process
 
 #: Prints what importing `modules` added to or changed in the environment, and where stdout and
 #: ultralytics' log handler point afterwards.
@@ -29,8 +30,8 @@ print(json.dumps({
 @pytest.fixture
 def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """This process as if prepare_process had never run (restored afterwards)."""
-    monkeypatch.setattr(integration._Process, "prepared", False)
-    monkeypatch.setattr(integration._Process, "user_threads", True)
+    monkeypatch.setattr(_Process, "prepared", False)
+    monkeypatch.setattr(_Process, "user_threads", True)
     for name in integration.RUN_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
 

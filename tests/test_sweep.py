@@ -18,9 +18,10 @@ from conftest import invoke_cli, run_cli
 from typer.testing import CliRunner
 
 from yolo_compose.cli import app
-from yolo_compose.composer import HEAD_MODULES, ModelSpec, insert_layers
+from yolo_compose.composer import ModelSpec, insert_layers
 from yolo_compose.composer.edit import load_base
 from yolo_compose.composer.templates import load_named
+from yolo_compose.integration.roles import HEAD_MODULES
 from yolo_compose.modules import get
 from yolo_compose.sweep.plan import parse_at, plan_sweep
 from yolo_compose.sweep.results import COLUMNS, TRAIN_COLUMNS, SweepResults, empty_row, parse_csv

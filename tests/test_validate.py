@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_ROOT, invoke_cli, run_cli
 
-from yolo_compose.composer.bases import bundled_models
 from yolo_compose.composer.lint import CODES, Severity, lint_file, lint_text
+from yolo_compose.integration.installed import bundled_models
 from yolo_compose.render.validate import finding_line, github_line
 from yolo_compose.validate_build import ValidationResult
 

@@ -1,7 +1,8 @@
-"""A tiny user module for the tests: registered with `register()` the way a user's package would.
+"""Tiny user modules for the tests: registered with `register()` the way a user's package would.
 
 ``ChannelGate`` keeps its input shape (a depthwise 3x3 conv gated by a sigmoid); its YAML args are
-``[kernel]``. Importing this file registers it under the YAML name ``ChannelGate``.
+``[kernel]``. ``SquareOnly`` fails on rectangular maps; ``LookupBug`` raises a ``KeyError`` of its
+own while it is built. Importing this file registers them under those YAML names.
 """
 
 from __future__ import annotations
@@ -57,6 +58,26 @@ SQUARE_SPEC = register(
         yaml_name="SquareOnly",
         target="yc_test_module:SquareOnly",
         summary="test-only module that fails on rectangular maps",
+    ),
+    replace=True,
+)
+
+
+class LookupBug(nn.Module):
+    """Raises a KeyError of its own while it is built (a bug in a user's module). Shape kept."""
+
+    def __init__(self, c1: int) -> None:
+        super().__init__()
+        settings: dict[str, int] = {}
+        self.scale = settings["scale"]
+
+
+LOOKUP_BUG_SPEC = register(
+    ModuleSpec(
+        name="lookupbug",
+        yaml_name="LookupBug",
+        target="yc_test_module:LookupBug",
+        summary="test-only module whose constructor raises KeyError('scale')",
     ),
     replace=True,
 )

@@ -34,9 +34,10 @@ from .. import integration
 
 with integration.heavy_imports():  # quiet and quick in the CLI's process; plain for a library caller
     import torch  # noqa: F401  (the first import of torch and ultralytics: one pause covers both)
-    import ultralytics.nn.tasks  # noqa: F401
 
-from .measure import Shapes, count_layers, measure_built, measure_model, ultralytics_gflops
+    integration.import_model_code()
+
+from .measure import Shapes, count_layers, measure_built, measure_model
 from .model import build_from_dict, build_model, parse_model_dict, restricted
 from .resolution import (
     ATTENTION_BATCH,
@@ -89,7 +90,6 @@ __all__ = [
     "resolution_values",
     "restricted",
     "run_once",
-    "ultralytics_gflops",
     "validation_thread_count",
     "validation_threads",
 ]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .. import integration
 from ..flops import FlopCounter
 from ..integration import probe_sizes
 from .model import build_model, stdout_to_stderr
@@ -47,13 +48,6 @@ def count_layers(model: torch.nn.Module, size: tuple[int, int]) -> tuple[FlopCou
         for handle in handles:
             handle.remove()
     return counter, in_shapes, out_shapes
-
-
-def ultralytics_gflops(model: torch.nn.Module, imgsz: int) -> float:
-    """The GFLOPs figure ultralytics itself prints (0.0 when it cannot count the model)."""
-    from ultralytics.utils.torch_utils import get_flops
-
-    return float(get_flops(model, imgsz))
 
 
 def _injected_yaml_names() -> set[str]:
@@ -112,7 +106,7 @@ def measure_built(
         layers=layers,
         params=int(sum(p.numel() for p in model.parameters())),
         gflops=counter.total / 1e9,
-        ultralytics_gflops=ultralytics_gflops(model, imgsz) if with_ultralytics_gflops else 0.0,
+        ultralytics_gflops=integration.ultralytics_gflops(model, imgsz) if with_ultralytics_gflops else 0.0,
     )
 
 

@@ -38,26 +38,19 @@ def stdout_to_stderr(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _model_class(task: str) -> type:
     """Ultralytics' model class for a task."""
-    from ultralytics.nn import tasks
-
-    classes = {
-        "detect": tasks.DetectionModel,
-        "segment": tasks.SegmentationModel,
-        "pose": tasks.PoseModel,
-        "obb": tasks.OBBModel,
-        "classify": tasks.ClassificationModel,
-    }
-    if task not in classes:
-        raise BuildError(f"cannot build a {task!r} model (supported: {', '.join(classes)})")
-    return classes[task]
+    cls = integration.model_class(task)
+    if cls is None:
+        supported = ", ".join(integration.TASK_MODEL_CLASSES)
+        raise BuildError(f"cannot build a {task!r} model (supported: {supported})")
+    return cls
 
 
 def one_line(exc: BaseException) -> str:
     """An exception as one line: its type and message with newlines folded."""
+    unknown = integration.unknown_module_name(exc)
+    if unknown is not None:
+        return f"unknown module {unknown!r}: not an ultralytics module nor registered with yolo-compose"
     text = " ".join(str(exc).split()) or repr(exc)
-    if isinstance(exc, KeyError) and len(exc.args) == 1:
-        text = f"unknown module {exc.args[0]!r}: not an ultralytics module nor registered with yolo-compose"
-        return text
     return f"{type(exc).__name__}: {text}"
 
 
@@ -93,10 +86,8 @@ def parse_model_dict(yaml_text: str, *, source_name: str, scale: str | None) -> 
 
 def build_from_dict(model_dict: dict[str, Any], *, source_name: str) -> torch.nn.Module:
     """Build a parsed model dict with ultralytics (restricted mode); errors name the layer."""
-    from ultralytics.nn.tasks import guess_model_task
-
     integration.register_with_ultralytics()
-    task = guess_model_task(model_dict)
+    task = integration.model_task(model_dict)
     scale = model_dict.get("scale") or ""
     cls = _model_class(task)
     try:

@@ -14,7 +14,7 @@ Nothing here imports torch or ultralytics. The main entry points:
 
 from ..errors import ComposeError
 from .address import SPEC_FORMS, resolve_layer, resolve_layers
-from .bases import Base, bundled_models, bundled_names, resolve_base, ultralytics_root
+from .bases import Base, bundled_names, resolve_base
 from .edit import (
     EditResult,
     EditStep,
@@ -30,12 +30,10 @@ from .edit import (
     replace_layer,
 )
 from .naming import choose_scale, guess_scale
-from .spec import HEAD_MODULES, INPUT, MULTI_INPUT_MODULES, Layer, ModelSpec, absolute_source
+from .spec import INPUT, Layer, ModelSpec, absolute_source
 
 __all__ = [
-    "HEAD_MODULES",
     "INPUT",
-    "MULTI_INPUT_MODULES",
     "SPEC_FORMS",
     "Base",
     "ComposeError",
@@ -45,7 +43,6 @@ __all__ = [
     "ModelSpec",
     "Rewire",
     "absolute_source",
-    "bundled_models",
     "bundled_names",
     "choose_scale",
     "compose_insert",
@@ -61,5 +58,4 @@ __all__ = [
     "resolve_base",
     "resolve_layer",
     "resolve_layers",
-    "ultralytics_root",
 ]

@@ -1,7 +1,7 @@
 """Resolve a base model: a bundled ultralytics name (``yolo11n``, ``yolov8n-p2``) or a file.
 
-The bundled YAMLs are found on disk through ``importlib.util.find_spec`` — which locates the
-installed ``ultralytics`` package without executing it — and resolved with the same rules as
+The bundled YAMLs are the bridge's (:mod:`yolo_compose.integration.installed`, found on disk
+without executing ultralytics) and are resolved with the same rules as
 ultralytics' ``yaml_model_load``: ``yolov8n6`` → ``yolov8n-p6``, ``yolov5nu`` → ``yolov5n``,
 then the exact file name, then the name with the scale letter removed (``yolo11n`` → ``yolo11``).
 The scale letter comes from the name, as ultralytics' ``guess_model_scale`` takes it; the name
@@ -11,12 +11,11 @@ grammar is :mod:`.naming`'s.
 from __future__ import annotations
 
 import difflib
-import importlib.util
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from ..errors import UnknownBaseError
+from ..integration.installed import bundled_models, ultralytics_root
 from .naming import guess_scale, legacy_p6_stem, per_scale_names, unified_stem
 
 
@@ -28,25 +27,6 @@ class Base:
     name: str  # e.g. "yolo11n" for a bundled name, the file stem for a file
     scale: str  # "" when the name carries no scale letter
     bundled: bool
-
-
-@lru_cache(maxsize=1)
-def ultralytics_root() -> Path | None:
-    """The installed ultralytics package folder, found without importing ultralytics."""
-    spec = importlib.util.find_spec("ultralytics")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-@lru_cache(maxsize=1)
-def bundled_models() -> dict[str, Path]:
-    """Every model YAML shipped with ultralytics, keyed by file stem (``yolo11``, ``yolov8-p2``)."""
-    root = ultralytics_root()
-    if root is None:
-        return {}
-    files = sorted((root / "cfg" / "models").rglob("*.yaml"))
-    return {path.stem: path for path in files}
 
 
 def bundled_names() -> list[str]:

@@ -27,41 +27,6 @@ from .reader import Document, mapping_nodes, read_document
 SECTIONS = ("backbone", "head")
 INPUT = -1  # absolute "index" of the network input, the source of layer 0's -1
 
-#: Head modules: the model's outputs. Nothing may be inserted after one, and none is removed.
-HEAD_MODULES = frozenset(
-    {
-        "Detect",
-        "Segment",
-        "Segment26",
-        "Pose",
-        "Pose26",
-        "OBB",
-        "OBB26",
-        "v10Detect",
-        "WorldDetect",
-        "YOLOEDetect",
-        "YOLOESegment",
-        "YOLOESegment26",
-        "RTDETRDecoder",
-        "SemanticSegment",
-        "Depth",
-        "Classify",
-    }
-)
-
-#: Modules that take several inputs by design: every head but Classify, plus the fusing layers.
-#: Any other module with a list `from` is treated the same way, by its refs, but these are also
-#: *expected* to have list inputs.
-MULTI_INPUT_MODULES = (HEAD_MODULES - {"Classify"}) | {
-    "Concat",
-    "ImagePoolingAttn",
-    "Index",
-    "TorchVision",
-    "CBFuse",
-    "CBLinear",
-}
-
-
 def is_int(value: Any) -> TypeGuard[int]:
     """True for a YAML integer (bool is an int subclass in Python, but not a layer index)."""
     return isinstance(value, int) and not isinstance(value, bool)

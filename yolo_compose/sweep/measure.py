@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import build
+from .. import build, integration
 from ..build import build_edit, build_from_dict, measure_built, parse_model_dict
 from ..build.model import one_line, stdout_to_stderr
 from ..build.run import in_channels, random_input
@@ -71,9 +71,7 @@ class Measured:
 
 def versions() -> dict[str, str]:
     """The torch and ultralytics versions the numbers were measured with."""
-    import ultralytics
-
-    return {"torch": str(torch.__version__), "ultralytics": str(ultralytics.__version__)}
+    return {"torch": str(torch.__version__), "ultralytics": integration.ultralytics_version()}
 
 
 def memory_method() -> str:

@@ -38,8 +38,9 @@ from ..composer.edit import EditResult, insert_layers, load_base, output_name
 from ..composer.naming import guess_scale, scaled_name
 from ..composer.provenance import base_shown, provenance_line, recipe_command, recipe_ref, with_provenance
 from ..composer.recipe import apply_recipe_to
-from ..composer.spec import HEAD_MODULES, Layer, ModelSpec
+from ..composer.spec import Layer, ModelSpec
 from ..errors import ComposeError, EditError
+from ..integration.roles import HEAD_MODULES
 
 if TYPE_CHECKING:
     from ..composer.recipe import Recipe

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ...errors import EditError, Location
-from ..spec import HEAD_MODULES, INPUT, Layer, ModelSpec
+from ...integration.roles import HEAD_MODULES
+from ..spec import INPUT, Layer, ModelSpec
 
 
 def check_scale(spec: ModelSpec, scale: str | None) -> None:

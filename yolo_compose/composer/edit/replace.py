@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import EditError, Location
+from ...integration.roles import HEAD_MODULES
 from ..address import resolve_layer
 from ..layout import (
     Patch,
@@ -13,7 +14,7 @@ from ..layout import (
     flow_text,
     is_spaced,
 )
-from ..spec import HEAD_MODULES, Layer, ModelSpec
+from ..spec import Layer, ModelSpec
 from .args import catalogue_entry, checked_args
 from .checks import check_editable, check_scale
 from .compose import load_base

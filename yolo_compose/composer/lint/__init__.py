@@ -24,29 +24,24 @@ from __future__ import annotations
 from .checks import (
     ACCEPTS_LIST,
     END_MODULES,
-    LIST_INPUT_MODULES,
     MAX_CHANNELS,
     MAX_CLASSES,
     MAX_MULTIPLE,
     MAX_REPEATS,
-    SIDE_OUTPUT_MODULES,
 )
 from .codes import CODES, MAX_MESSAGE, Code, FileReport, Finding, FindingCounts, Severity, clip
-from .names import PARSE_MODEL_LOCALS, KnownNames, known_names, ultralytics_names
+from .names import KnownNames, known_names
 from .run import expand_paths, fix_file, lint_file, lint_paths, lint_text
 
 __all__ = [
     "ACCEPTS_LIST",
     "CODES",
     "END_MODULES",
-    "LIST_INPUT_MODULES",
     "MAX_CHANNELS",
     "MAX_CLASSES",
     "MAX_MESSAGE",
     "MAX_MULTIPLE",
     "MAX_REPEATS",
-    "PARSE_MODEL_LOCALS",
-    "SIDE_OUTPUT_MODULES",
     "Code",
     "FileReport",
     "Finding",
@@ -60,5 +55,4 @@ __all__ = [
     "lint_file",
     "lint_paths",
     "lint_text",
-    "ultralytics_names",
 ]

@@ -13,13 +13,15 @@ from ...errors import (
     LayerReferenceError,
     LayerRowError,
 )
+from ...integration.names import PARSE_MODEL_LOCALS
+from ...integration.roles import HEAD_MODULES, LIST_INPUT_MODULES, MULTI_INPUT_MODULES, SIDE_OUTPUT_MODULES
 from ...modules.registry import find as find_registered
 from ..layout import Patch, index_comment_digits, line_start
 from ..reader import BOM, MappingNodes, mapping_nodes, mark_position
 from ..rules import is_safe_activation
-from ..spec import HEAD_MODULES, MULTI_INPUT_MODULES, SECTIONS, Layer, check_refs, is_int, parse_row
+from ..spec import SECTIONS, Layer, check_refs, is_int, parse_row
 from .codes import FileReport, Finding, clip
-from .names import PARSE_MODEL_LOCALS, KnownNames
+from .names import KnownNames
 
 # Limits: far above any real model, far below what exhausts a machine.
 MAX_REPEATS = 100  # bundled models use at most 9 (times a depth multiple <= 1.33)
@@ -34,17 +36,8 @@ MAX_MULTIPLE = 16.0  # depth/width multiples; bundled ones are <= 1.5
 MAX_CLASSES = 100_000
 
 
-#: Modules whose `from` must be a list (they read several feature maps).
-LIST_INPUT_MODULES = (MULTI_INPUT_MODULES & HEAD_MODULES) | {"Concat", "CBFuse", "ImagePoolingAttn"}
-
-
 #: Modules that may be given a list `from`.
 ACCEPTS_LIST = MULTI_INPUT_MODULES | LIST_INPUT_MODULES
-
-
-#: Modules whose output reaches the model outside the `from` graph (WorldModel feeds
-#: ImagePoolingAttn's output to the head as text features), so "never used" does not apply.
-SIDE_OUTPUT_MODULES = frozenset({"ImagePoolingAttn"})
 
 
 #: Heads a model may end with.
