@@ -158,7 +158,7 @@ def _memory(model: Any, options: MeasureOptions) -> float | None:
             return _cuda_step_mib(model, x)
         return _cpu_step_mib(model, x)
     except Exception as exc:
-        layer = build.integration.failing_layer(exc.__traceback__)
+        layer = integration.failing_layer(exc.__traceback__)
         raise BuildError(f"training step at batch {MEMORY_BATCH}, {size}x{size} failed: "
                          f"{one_line(exc)}", layer=layer) from None
     finally:
