@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from yolo_compose.composer.edit import output_target
-from yolo_compose.errors import ComposeError, EditError, Hint, OutputExistsError, Param
+from yolo_compose.errors import ComposeError, EditError, Hint, OutputExistsError, Param, exception_line
 from yolo_compose.render.errors import CLI_HINTS, CLI_PARAMS, cli_error_line
 
 PACKAGE = Path(__file__).resolve().parent.parent / "yolo_compose"
@@ -83,3 +83,10 @@ def test_parameter_and_filled_remedy_keep_the_location_first() -> None:
         "insert it instead: yolo-compose insert halo --after 2 --base yolo11n"
     )
     assert cli_error_line(EditError("plain")) == str(EditError("plain")) == "plain"
+
+
+def test_a_foreign_exception_is_one_line_type_first_and_cut_where_asked() -> None:
+    error = ValueError("channels 256\n  not divisible\tby heads 3")
+    assert exception_line(error) == "ValueError: channels 256 not divisible by heads 3"
+    assert exception_line(KeyError()) == "KeyError: (no message)"
+    assert exception_line(error, limit=10) == "ValueError"

@@ -52,6 +52,10 @@ def test_choose_scale_order() -> None:
     assert choose_scale(["n", "s"], name="mine.yaml", written="s") == "s"
     assert choose_scale(["n", "s"], name="mine.yaml") == "n"
     assert choose_scale([], name="mine.yaml") == ""
+    # a checkpoint's trained scale comes after the name's letter, before the YAML's own scale:
+    assert choose_scale(["n", "s"], name="yolo11n.yaml", trained="s") == "n"
+    assert choose_scale(["n", "s"], name="mine.yaml", trained="s", written="n") == "s"
+    assert choose_scale([], requested="m", trained="s") == "m"
 
 
 def test_name_transforms() -> None:

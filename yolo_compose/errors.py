@@ -160,3 +160,13 @@ class BuildError(ComposeError):
 
 class CheckpointError(ComposeError):
     """A checkpoint cannot be read safely, or does not fit the model it is said to be."""
+
+
+def exception_line(exc: BaseException, *, limit: int | None = None) -> str:
+    """An exception that is not one of ours as one line: ``Type: message``, whitespace folded.
+
+    How a module's own bug or a torch error is worded inside one of our one-line errors and
+    records, the same everywhere; `limit` cuts the line for a record kept short.
+    """
+    line = f"{type(exc).__name__}: {' '.join(str(exc).split()) or '(no message)'}"
+    return line if limit is None else line[:limit]

@@ -16,7 +16,7 @@ import yaml
 from .. import integration
 from ..composer import naming
 from ..composer.rules import is_safe_activation
-from ..errors import BuildError
+from ..errors import BuildError, exception_line
 
 if TYPE_CHECKING:
     pass
@@ -50,8 +50,7 @@ def one_line(exc: BaseException) -> str:
     unknown = integration.unknown_module_name(exc)
     if unknown is not None:
         return f"unknown module {unknown!r}: not an ultralytics module nor registered with yolo-compose"
-    text = " ".join(str(exc).split()) or repr(exc)
-    return f"{type(exc).__name__}: {text}"
+    return exception_line(exc)
 
 
 def _check_activation(model: dict[str, Any], source_name: str) -> None:

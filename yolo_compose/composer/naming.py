@@ -48,17 +48,18 @@ def guess_scale(name: str | Path) -> str:
 
 def choose_scale(
     scales: Iterable[str], *, requested: str | None = None, name: str | Path | None = None,
-    written: str | None = None,
+    trained: str | None = None, written: str | None = None,
 ) -> str:
-    """The scale a build uses: the one requested, else the letter of the file name, else the
-    YAML's own ``scale:`` (what ultralytics reads when it builds from a dict rather than a file),
-    else the first of `scales` ('' when the model has none).
+    """The scale a build uses: the one requested, else the letter of the file name, else the scale
+    a checkpoint's model was trained at (`trained`, when weights are carried), else the YAML's own
+    ``scale:`` (what ultralytics reads when it builds from a dict rather than a file), else the
+    first of `scales` ('' when the model has none).
 
     The answer may be missing from `scales` (``yolo11x-mine.yaml`` with only n and s): ultralytics
     then fails, and so must the caller, each in its own words.
     """
     from_name = guess_scale(name) if name else ""
-    return requested or from_name or written or next(iter(scales), "")
+    return requested or from_name or trained or written or next(iter(scales), "")
 
 
 def scaled_name(name: str, scale: str | None) -> str:

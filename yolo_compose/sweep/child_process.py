@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import exception_line
 from .jobs import FAILED, OK, TrainJob, TrainOutcome
 
 #: What the child writes into its run folder: its status, metrics or error.
@@ -83,9 +84,8 @@ def child_main(argv: Sequence[str]) -> int:
 
 
 def one_line(exc: BaseException) -> str:
-    """``Type: message`` on one line (whitespace collapsed), shortened."""
-    text = " ".join(str(exc).split()) or "(no message)"
-    return f"{type(exc).__name__}: {text}"[:_ERROR_CHARS]
+    """An exception as the one line an outcome records (shortened)."""
+    return exception_line(exc, limit=_ERROR_CHARS)
 
 
 def _read_outcome(job: TrainJob, code: int, outcome_file: Path) -> TrainOutcome:

@@ -106,7 +106,7 @@ def transfer_to_yaml(
         checkpoint,
         read_input(base.path)[0],
         name,
-        scale=scale or base.scale or None,
+        scale=scale,
         trust_checkpoint=trust_checkpoint,
     )
     try:

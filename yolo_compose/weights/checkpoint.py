@@ -13,12 +13,14 @@ import torch
 import yaml
 
 from .. import integration
-from ..errors import CheckpointError, Hint
+from ..errors import CheckpointError, Hint, exception_line
 
 _UNSAFE_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 
 
 _HASH_CHUNK = 1 << 20
+#: Characters of an unreadable file's reason kept in the one-line error (torch's can run long).
+_REASON_CHARS = 240
 
 
 def load_checkpoint(path: str | Path, *, trust_checkpoint: bool = False) -> dict[str, Any]:
@@ -41,9 +43,8 @@ def load_checkpoint(path: str | Path, *, trust_checkpoint: bool = False) -> dict
     except (ImportError, AttributeError) as exc:  # a trusted pickle naming a class that is not here
         raise CheckpointError(f"cannot unpickle the checkpoint: {exc}", path=path) from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        text = " ".join(str(exc).split())[:200]
         raise CheckpointError(
-            f"not a readable torch checkpoint ({type(exc).__name__}: {text})", path=path
+            f"not a readable torch checkpoint ({exception_line(exc, limit=_REASON_CHARS)})", path=path
         ) from None
     if not isinstance(ckpt, dict) or not isinstance(integration.checkpoint_model(ckpt), torch.nn.Module):
         raise CheckpointError("not an ultralytics checkpoint (no model under 'ema' or 'model')", path=path)

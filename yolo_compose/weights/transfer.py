@@ -12,6 +12,7 @@ import torch
 import yaml
 
 from .. import integration
+from ..composer.naming import choose_scale
 from .checkpoint import class_count, file_sha256, load_checkpoint, scale_of
 from .fit import build_for_transfer, check_fits
 from .move import move_all
@@ -89,7 +90,7 @@ def check_against_base(
 ) -> CheckedCheckpoint:
     """Build the base YAML (with the checkpoint's class count) and refuse a checkpoint that differs."""
     ckpt_model = integration.checkpoint_model(ckpt)
-    scale = scale or scale_of(ckpt_model) or None
+    scale = choose_scale((), requested=scale, name=base_name, trained=scale_of(ckpt_model)) or None
     base = build_for_transfer(base_yaml_text, name=base_name, scale=scale, nc=class_count(ckpt_model))
     check_fits(ckpt_model, base, checkpoint=str(path), base_name=base_name)
     del base
