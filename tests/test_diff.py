@@ -21,10 +21,10 @@ from typer.testing import CliRunner
 
 from yolo_compose.cli import app
 from yolo_compose.composer.bases import resolve_base
-from yolo_compose.composer.diff import SCHEMA, compare_costs, diff_specs, same_graph, spec_nodes
+from yolo_compose.composer.diff import compare_costs, diff_specs, same_graph, spec_nodes
 from yolo_compose.composer.spec import ModelSpec
 from yolo_compose.integration.installed import bundled_models
-from yolo_compose.render.diff import github_lines
+from yolo_compose.render.diff import SCHEMA, cost_dict, diff_dict, github_lines
 
 DATA = Path(__file__).parent / "data"
 SEED_003 = DATA / "seed003_yolo11_halo.yaml"
@@ -229,11 +229,11 @@ def test_json_output_follows_the_documented_schema(cli):
 
 def test_json_lists_comments_only_when_asked():
     result = diff("yolo11n", SEED_003, comments=True)
-    comments = result.to_dict()["comments"]
+    comments = diff_dict(result)["comments"]
     assert len(comments) == 16 and {c["kind"] for c in comments} == {"added", "removed"}
     assert {"kind": "added", "old": None, "new": "# Ultralytics YOLO 🚀, AGPL-3.0 license", "line": 1,
             "layer": None} in comments
-    assert diff("yolo11n", SEED_003).to_dict()["comments"] is None
+    assert diff_dict(diff("yolo11n", SEED_003))["comments"] is None
 
 
 def test_github_format_prints_notice_annotations_with_file_and_line(cli):
@@ -322,7 +322,7 @@ def test_compare_costs_pairs_layers_along_the_diff():
     assert [(x.kind, x.a_index, x.b_index, x.a_params, x.b_params) for x in cost.layers] == [
         ("changed", 23, 23, 10, 30)
     ]
-    assert cost.to_dict()["delta"] == {"params": 20, "gflops": pytest.approx(0.02)}
+    assert cost_dict(cost)["delta"] == {"params": 20, "gflops": pytest.approx(0.02)}
 
 
 @pytest.mark.slow

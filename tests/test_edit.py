@@ -9,6 +9,7 @@ from yolo_compose.composer.bases import resolve_base
 from yolo_compose.composer.edit import output_name, output_target, parse_args_json
 from yolo_compose.composer.files import read_input
 from yolo_compose.errors import EditError, LayerSpecError, OutputExistsError, UnknownModuleError
+from yolo_compose.render.insert import edit_dict
 
 # The layer part of ultralytics' yolo11.yaml after `insert halo --after 8` with the seed's args:
 # the wiring of the seed 003 YAML (Concat 14 and 11, Detect [17, 20, 23]), comments renumbered.
@@ -203,8 +204,8 @@ def test_remove_of_the_seed_layer_gives_back_yolo11() -> None:
     assert result.spec.dump() == yolo11_text()
 
 
-def test_to_dict_is_json_ready() -> None:
-    data = compose_insert("yolo11n", "halo", after="SPPF", args=[2, 1]).to_dict()
+def test_edit_dict_is_json_ready() -> None:
+    data = edit_dict(compose_insert("yolo11n", "halo", after="SPPF", args=[2, 1]))
     assert data["action"] == "insert"
     assert data["new_index"] == 10
     assert data["target"] == {"index": 9, "module": "SPPF"}

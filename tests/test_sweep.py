@@ -23,6 +23,7 @@ from yolo_compose.composer.edit import load_base
 from yolo_compose.composer.templates import load_named
 from yolo_compose.integration.roles import HEAD_MODULES
 from yolo_compose.modules import get
+from yolo_compose.render.sweep import write_results
 from yolo_compose.sweep.plan import parse_at, plan_sweep
 from yolo_compose.sweep.results import COLUMNS, TRAIN_COLUMNS, SweepResults, empty_row, parse_csv
 
@@ -272,7 +273,7 @@ def test_rows_update_write_load_and_carry_training(tmp_path: Path) -> None:
     with pytest.raises(KeyError):
         results.update_row("nobody", map50=1.0)
     assert results.exit_code == 1 and [row["name"] for row in results.failed] == ["m-halo-after1"]
-    results.write(tmp_path)
+    write_results(results, tmp_path)
     loaded = SweepResults.load(tmp_path)
     assert loaded is not None and loaded.rows == results.rows and loaded.settings == results.settings
     assert parse_csv((tmp_path / "results.csv").read_text()) == results.rows

@@ -21,8 +21,10 @@ from yolo_compose.errors import CheckpointError
 from yolo_compose.integration import rect_size
 from yolo_compose.modules import get
 from yolo_compose.modules.registry import identity_init_args
+from yolo_compose.render.insert import edit_dict
 from yolo_compose.weights import (
     PROVENANCE_KEY,
+    edit_provenance,
     load_checkpoint,
     transfer_by_alignment,
     transfer_for_edit,
@@ -49,7 +51,7 @@ def _transfer(base_pt: Path, edit, *, yaml_text: str | None = None, scale: str =
         base_name=edit.base.name,
         composed_name=edit.default_output_name,
         scale=scale,
-        edit=edit.to_dict(),
+        edit=edit_provenance(edit),
     )
 
 
@@ -112,6 +114,21 @@ def test_remove_carries_every_other_tensor_and_reports_the_removed_layer(base_pt
     assert report.removed_layers == [10]
     assert {item.reason for item in report.skipped} == {"removed by the edit"}
     assert len(report.skipped) == removed_tensors
+
+
+@pytest.mark.parametrize(
+    "compose",
+    [lambda: compose_insert("yolo11n", "halo", after=8), lambda: compose_remove("yolo11n", 10)],
+    ids=["insert", "remove"],
+)
+def test_edit_provenance_has_the_edit_reports_names_and_values(compose):
+    """The checkpoint records the edit as the `--json` report says it, field for field."""
+    edit = compose()
+    provenance = edit_provenance(edit)
+    report = edit_dict(edit)
+    assert list(provenance) == [key for key in report if key in provenance]
+    assert provenance == {key: report[key] for key in provenance}
+    assert {"action", "base", "index_map", "inserted", "replaced"} <= set(provenance)
 
 
 def test_written_checkpoint_is_a_final_ultralytics_checkpoint_with_provenance(base_pt, tmp_path):

@@ -1,8 +1,11 @@
-"""What a build reports: each layer's measure, the model's, filled args, one scale's result, the summary."""
+"""What a build reports: each layer's measure, the model's, filled args, one scale's result, the summary.
+
+Typed fields only; the JSON summary is built by :mod:`yolo_compose.render.summary`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,14 +46,6 @@ class ModelMeasure:
     params: int
     gflops: float  # counted exactly at imgsz
     ultralytics_gflops: float  # ultralytics' own figure (thop, extrapolated); 0.0 = it gave none
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data."""
-        data = asdict(self)
-        data["sizes"] = [list(size) for size in self.sizes]
-        for layer in data["layers"]:
-            layer["from"] = layer.pop("from_")
-        return data
 
 
 @dataclass
@@ -110,33 +105,3 @@ class BuildSummary:
     @property
     def delta_gflops(self) -> float:
         return self.model.gflops - self.base_gflops
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data (the CLI puts it under "build")."""
-        return {
-            "model": self.model.to_dict(),
-            "inserted": list(self.inserted),
-            "replaced": list(self.replaced),
-            "rewired": {str(k): v for k, v in sorted(self.rewired.items())},
-            "base": {
-                "name": self.base_name,
-                "params": self.base_params,
-                "gflops": self.base_gflops,
-                "derived": self.base_derived,
-            },
-            "delta": {
-                "params": self.delta_params,
-                "params_pct": _percent(self.delta_params, self.base_params),
-                "gflops": self.delta_gflops,
-                "gflops_pct": _percent(self.delta_gflops, self.base_gflops),
-            },
-            "filled": [asdict(item) for item in self.filled],
-            "scales": [asdict(item) for item in self.scales],
-            "warnings": list(self.warnings),
-            "output_path": self.output_path,
-            "file_scale": self.file_scale,
-        }
-
-
-def _percent(delta: float, base: float) -> float | None:
-    return None if not base else 100.0 * delta / base

@@ -44,10 +44,7 @@ def _report(
     output = "-" if target is None else str(target)
     if as_json:
         render_edit_json(
-            edit,
-            output=output,
-            build=None if summary is None else summary.to_dict(),
-            weights=None if transfer is None else transfer.report.to_dict(),
+            edit, output=output, summary=summary, transfer=None if transfer is None else transfer.report
         )
         return
     render_edit_text(edit, output=output if summary is None else None)  # the summary says where it went

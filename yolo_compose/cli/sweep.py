@@ -117,10 +117,10 @@ def _save_sweep(results: Any, folder: Path) -> None:
     Called once the variants are measured, and again by training after each finished run, so an
     interrupted sweep keeps everything done so far.
     """
-    from ..render.sweep import write_plot
+    from ..render.sweep import write_plot, write_results
     from ..sweep.results import PLOT_FILE
 
-    results.write(folder)
+    write_results(results, folder)
     write_plot(results, folder / PLOT_FILE)
 
 

@@ -12,26 +12,85 @@ model is built, is the Rich table.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from ..composer.edit import EditResult, EditStep, Rewire
 from .console import plain_columns, print_json, printable
+
+if TYPE_CHECKING:
+    from ..build import BuildSummary
+    from ..composer.bases import Base
+    from ..weights import TransferReport
+
+
+def _base_dict(base: Base | None) -> dict[str, Any] | None:
+    """A base YAML as JSON: its name, path, scale (null when none) and whether it is bundled."""
+    if base is None:
+        return None
+    return {"name": base.name, "path": str(base.path), "scale": base.scale or None, "bundled": base.bundled}
+
+
+def _step_dict(step: EditStep) -> dict[str, Any]:
+    """One edit of a change as JSON: what, where, and the rows it wrote."""
+    return {
+        "action": step.action,
+        "module": step.module or None,
+        "placement": step.placement or None,
+        "target": {"index": step.target, "module": step.target_module},
+        "new_indices": list(step.new_indices),
+        "rows": [list(row) for row in step.rows],
+    }
+
+
+def edit_dict(edit: EditResult) -> dict[str, Any]:
+    """The edit report as JSON (index_map keys become strings, as JSON requires)."""
+    return {
+        "action": edit.action,
+        "base": _base_dict(edit.base),
+        "source": edit.spec.source,
+        "module": None
+        if edit.module is None
+        else {"name": edit.module.name, "yaml_name": edit.module.yaml_name},
+        "target": {"index": edit.target, "module": edit.target_module},
+        "placement": edit.placement or None,
+        "new_index": edit.new_index,
+        "removed_index": edit.removed_index,
+        "row": edit.row,
+        "inserted": list(edit.inserted),
+        "replaced": list(edit.replaced),
+        "steps": [_step_dict(step) for step in edit.steps],
+        "index_map": {str(old): new for old, new in sorted(edit.index_map.items())},
+        "rewired": [asdict(item) for item in edit.rewired],
+        "comments_renumbered": edit.comments_renumbered,
+        "layers": len(edit.spec.layers),
+        "default_output_name": edit.default_output_name,
+        "warnings": list(edit.warnings),
+    }
 
 
 def edit_report_dict(
     edit: EditResult,
     *,
     output: str | None,
-    build: dict[str, Any] | None = None,
-    weights: dict[str, Any] | None = None,
+    summary: BuildSummary | None = None,
+    transfer: TransferReport | None = None,
 ) -> dict[str, Any]:
-    """The JSON document printed by `--json`: the edit report, where it went, the build, the weights."""
-    data = edit.to_dict()
+    """The JSON document printed by `--json`: the edit report, where it went, the build, the weights.
+
+    The build and weights sections are their own renderers' JSON; those modules are imported only
+    when there is such a section, since they import Rich and a static edit's report needs none.
+    """
+    data = edit_dict(edit)
     data["output"] = output
-    if build is not None:
-        data["build"] = build
-    if weights is not None:
-        data["weights"] = weights
+    if summary is not None:
+        from .summary import summary_dict
+
+        data["build"] = summary_dict(summary)
+    if transfer is not None:
+        from .weights import transfer_dict
+
+        data["weights"] = transfer_dict(transfer)
     return data
 
 
@@ -39,11 +98,11 @@ def render_edit_json(
     edit: EditResult,
     *,
     output: str | None,
-    build: dict[str, Any] | None = None,
-    weights: dict[str, Any] | None = None,
+    summary: BuildSummary | None = None,
+    transfer: TransferReport | None = None,
 ) -> None:
     """Print the edit report (and the build summary and weight transfer, when done) as one JSON document."""
-    print_json(edit_report_dict(edit, output=output, build=build, weights=weights))
+    print_json(edit_report_dict(edit, output=output, summary=summary, transfer=transfer))
 
 
 def headline(edit: EditResult) -> str:

@@ -1,12 +1,13 @@
 """Renderers for the build summary: a Rich per-layer table with totals and a footer, or JSON.
 
 Both read the same :class:`~yolo_compose.build.BuildSummary`. The Rich summary goes to stderr
-(stdout carries the command's result); the JSON renderer prints ``summary.to_dict()`` alone.
+(stdout carries the command's result); the JSON renderer prints :func:`summary_dict` alone.
 Nothing here imports torch: the summary is plain data by the time it is rendered.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from .console import fits, no_color, print_json, print_table, printable, stderr_
 if TYPE_CHECKING:
     from rich.console import Console, JustifyMethod
 
-    from ..build import BuildSummary, LayerMeasure
+    from ..build import BuildSummary, LayerMeasure, ModelMeasure
 
 INSERTED_STYLE = "bold green"
 REWIRED_MARK = "*"
@@ -240,9 +241,49 @@ def render_summary_rich(
         console.print(line, soft_wrap=True)  # commands stay on one line for copy and paste
 
 
+def model_dict(model: ModelMeasure) -> dict[str, Any]:
+    """A measured model as JSON: its fields in order, each layer's ``from_`` written ``from`` (last)."""
+    data = asdict(model)
+    data["sizes"] = [list(size) for size in model.sizes]
+    for layer in data["layers"]:
+        layer["from"] = layer.pop("from_")
+    return data
+
+
+def summary_dict(summary: BuildSummary) -> dict[str, Any]:
+    """The build summary as JSON (alone with `--json`, or the edit report's "build")."""
+    return {
+        "model": model_dict(summary.model),
+        "inserted": list(summary.inserted),
+        "replaced": list(summary.replaced),
+        "rewired": {str(k): v for k, v in sorted(summary.rewired.items())},
+        "base": {
+            "name": summary.base_name,
+            "params": summary.base_params,
+            "gflops": summary.base_gflops,
+            "derived": summary.base_derived,
+        },
+        "delta": {
+            "params": summary.delta_params,
+            "params_pct": _percent(summary.delta_params, summary.base_params),
+            "gflops": summary.delta_gflops,
+            "gflops_pct": _percent(summary.delta_gflops, summary.base_gflops),
+        },
+        "filled": [asdict(item) for item in summary.filled],
+        "scales": [asdict(item) for item in summary.scales],
+        "warnings": list(summary.warnings),
+        "output_path": summary.output_path,
+        "file_scale": summary.file_scale,
+    }
+
+
+def _percent(delta: float, base: float) -> float | None:
+    return None if not base else 100.0 * delta / base
+
+
 def render_summary_json(summary: BuildSummary) -> None:
     """Print the summary alone as JSON on stdout."""
-    print_json(summary.to_dict())
+    print_json(summary_dict(summary))
 
 
 def render_summary(summary: BuildSummary, *, as_json: bool = False, output: str | None = None) -> None:

@@ -10,6 +10,7 @@ ultralytics) is imported only to draw, with the Agg canvas and no pyplot state.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from collections.abc import Callable, Iterator
@@ -21,7 +22,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..sweep.results import FAILED, SweepResults
+from ..composer.files import write_output
+from ..sweep.results import COLUMNS, FAILED, RESULTS_CSV, RESULTS_JSON, SCHEMA_VERSION, SweepResults
 from .console import fits, print_json, print_table, printable, stderr_console, stdout_console
 from .summary import gflops_text, params_text, signed
 
@@ -32,9 +34,27 @@ PLOT_SIZE = (16.0, 9.0)  # inches, at PLOT_DPI: 1600 x 900 px
 PLOT_DPI = 100
 
 
+def results_dict(results: SweepResults) -> dict[str, Any]:
+    """The results document: what `--json` prints and results.json holds (schema: :mod:`..sweep.results`)."""
+    return {"schema_version": SCHEMA_VERSION, **results.settings, "columns": list(COLUMNS),
+            "rows": [dict(row) for row in results.rows]}
+
+
+def write_results(results: SweepResults, folder: Path) -> None:
+    """Rewrite results.json and results.csv in `folder`, each atomically (temp file + rename).
+
+    The JSON document is this module's, so the pipeline, below the renderers, does not write it:
+    the CLI calls this once the variants are measured and hands it to training as the ``save``
+    callback, as it already does for the plot. That keeps the arrows downward without a
+    serialiser parameter threaded through the pipeline.
+    """
+    write_output(folder / RESULTS_JSON, json.dumps(results_dict(results), indent=2) + "\n", force=True)
+    write_output(folder / RESULTS_CSV, results.csv_text(), force=True)
+
+
 def render_sweep_json(results: SweepResults) -> None:
     """Print the results document (what results.json holds) on stdout."""
-    print_json(results.to_dict())
+    print_json(results_dict(results))
 
 
 def sorted_rows(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:

@@ -1,13 +1,14 @@
 """Renderers for a weight transfer (`insert/remove --weights`, `transfer`): Rich text or JSON.
 
-The Rich report goes to stderr, like the edit report; the JSON is the report's ``to_dict()``.
+The Rich report goes to stderr, like the edit report; the JSON is :func:`transfer_dict`.
 Nothing here imports torch: the report is plain data.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.table import Table
@@ -105,6 +106,19 @@ def render_transfer_rich(report: TransferReport, *, console: Console | None = No
         console.print(line, soft_wrap=True)
 
 
+def transfer_dict(report: TransferReport) -> dict[str, Any]:
+    """The report as JSON: its fields in order (``nc`` named), each layer's status, then the new,
+    removed and replaced layers."""
+    data = asdict(report)
+    data["nc"] = {"checkpoint": report.nc[0], "model": report.nc[1]}
+    for layer, row in zip(report.layers, data["layers"], strict=True):
+        row["status"] = layer.status
+    data["new_layers"] = report.new_layers
+    data["removed_layers"] = report.removed_layers
+    data["replaced_layers"] = report.replaced_layers
+    return data
+
+
 def render_transfer_json(report: TransferReport) -> None:
     """Print the report alone as JSON on stdout."""
-    print_json(report.to_dict())
+    print_json(transfer_dict(report))

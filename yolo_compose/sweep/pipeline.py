@@ -8,8 +8,8 @@ into rows (:mod:`.results`). The CLI then saves them (results.json, results.csv 
 Training extends this without changing it: after :func:`run_sweep` the rows exist, with their
 ``yaml`` files in the folder and the training columns null; a training step fills those columns
 with ``results.update_row(name, ...)`` and saves again after every finished run (the CLI hands it
-``_save_sweep`` as a callback, since the plot is the renderers' and this layer does not import
-them). A rerun into the same folder carries finished training over
+``_save_sweep`` as a callback, since the plot and the results files are the renderers' and this
+layer does not import them). A rerun into the same folder carries finished training over
 (:meth:`~.results.SweepResults.carry_training_from`).
 """
 
@@ -59,7 +59,7 @@ def run_sweep(
 ) -> SweepResults:
     """Measure every model (see :mod:`.measure`) and write the YAMLs; returns the rows.
 
-    The caller writes the results files (``results.write(folder)``) and the plot; a previous
+    The caller writes the results files and the plot (``render.sweep``); a previous
     sweep's training columns in `folder` are carried over first.
     """
     from .measure import default_threads, measure_sweep, memory_method, versions

@@ -2,7 +2,8 @@
 
 Schema (``schema_version`` 1). ``results.json`` is ``{"schema_version": 1, "columns": [...],
 "rows": [...], ...settings}``; ``results.csv`` has the same rows and columns (a list is written
-``a;b``, a shape ``CxHxW``, a missing value as an empty cell). Columns, in order:
+``a;b``, a shape ``CxHxW``, a missing value as an empty cell). The renderer writes both files
+(``render.sweep.write_results``); :meth:`SweepResults.load` reads results.json back. Columns, in order:
 
 ======================  ================================================================================
 name                    row name and the YAML's file stem (``yolo11n-halo-after8``; the base: ``yolo11n``)
@@ -35,8 +36,8 @@ train_error             why training failed, one line
 **Extending it (training).** A later step updates the same rows and files: it reads the rows
 (:attr:`SweepResults.rows`, or :meth:`SweepResults.load` of a folder), trains each ``status ==
 "ok"`` row's ``yaml``, calls :meth:`SweepResults.update_row` with the training columns as each run
-ends, and :meth:`SweepResults.write` (atomic: a reader never sees half a file) after each, so an
-interrupted sweep keeps every finished run; a rerun carries them over
+ends, and has the files rewritten after each (``render.sweep.write_results``, atomic: a reader never
+sees half a file), so an interrupted sweep keeps every finished run; a rerun carries them over
 (:meth:`SweepResults.carry_training_from`, matched by name and file hash). :attr:`exit_code`
 counts a failed training as a failure too.
 """
@@ -50,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..composer.files import read_input, write_output
+from ..composer.files import read_input
 from ..errors import ComposeError
 
 SCHEMA_VERSION = 1
@@ -119,11 +120,6 @@ class SweepResults:
         """True when some row has a mAP."""
         return any(row["map50_95"] is not None for row in self.rows)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document (what `--json` prints and results.json holds)."""
-        return {"schema_version": SCHEMA_VERSION, **self.settings, "columns": list(COLUMNS),
-                "rows": [dict(row) for row in self.rows]}
-
     def csv_text(self) -> str:
         """The rows as CSV: the header is COLUMNS; lists ``a;b``, shapes ``CxHxW``, null empty."""
         buffer = io.StringIO()
@@ -132,12 +128,6 @@ class SweepResults:
         for row in self.rows:
             writer.writerow([_csv_cell(column, row.get(column)) for column in COLUMNS])
         return buffer.getvalue()
-
-    def write(self, folder: str | Path) -> None:
-        """Rewrite results.json and results.csv in `folder`, each atomically (temp file + rename)."""
-        folder = Path(folder)
-        write_output(folder / RESULTS_JSON, json.dumps(self.to_dict(), indent=2) + "\n", force=True)
-        write_output(folder / RESULTS_CSV, self.csv_text(), force=True)
 
     @classmethod
     def load(cls, folder: str | Path) -> SweepResults | None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from .aligned import aligned_pairing, transfer_by_alignment, transfer_to_yaml
 from .checkpoint import checkpoint_yaml, file_sha256, load_checkpoint
-from .edits import check_edit_checkpoint, transfer_edit_checkpoint, write_yaml_and_checkpoint
+from .edits import check_edit_checkpoint, edit_provenance, transfer_edit_checkpoint, write_yaml_and_checkpoint
 from .fit import check_fits
 from .report import (
     PROVENANCE_KEY,
@@ -63,6 +63,7 @@ __all__ = [
     "check_fits",
     "checkpoint_target",
     "checkpoint_yaml",
+    "edit_provenance",
     "file_sha256",
     "load_checkpoint",
     "transfer_by_alignment",

@@ -14,26 +14,31 @@ from .transfer import CheckedCheckpoint, carry_edit, check_against_base
 if TYPE_CHECKING:
     from ..composer.edit import EditResult
 
-#: The fields of an edit's report that a written checkpoint records as its provenance.
-_EDIT_KEYS = (
-    "action",
-    "base",
-    "module",
-    "target",
-    "placement",
-    "new_index",
-    "removed_index",
-    "row",
-    "inserted",
-    "replaced",
-    "index_map",
-)
 
+def edit_provenance(edit: EditResult) -> dict[str, Any]:
+    """The edit as recorded in the checkpoint: what, where, the old-to-new map (keys as strings).
 
-def _edit_provenance(edit: EditResult) -> dict[str, Any]:
-    """The edit as recorded in the checkpoint: what, where, the old-to-new map."""
-    data = edit.to_dict()
-    return {key: data[key] for key in _EDIT_KEYS}
+    Plain data for the checkpoint's metadata, with the names and values of the edit's JSON report.
+    """
+    base = edit.base
+    return {
+        "action": edit.action,
+        "base": None
+        if base is None
+        else {"name": base.name, "path": str(base.path), "scale": base.scale or None,
+              "bundled": base.bundled},
+        "module": None
+        if edit.module is None
+        else {"name": edit.module.name, "yaml_name": edit.module.yaml_name},
+        "target": {"index": edit.target, "module": edit.target_module},
+        "placement": edit.placement or None,
+        "new_index": edit.new_index,
+        "removed_index": edit.removed_index,
+        "row": edit.row,
+        "inserted": list(edit.inserted),
+        "replaced": list(edit.replaced),
+        "index_map": {str(old): new for old, new in sorted(edit.index_map.items())},
+    }
 
 
 def check_edit_checkpoint(
@@ -78,7 +83,7 @@ def transfer_edit_checkpoint(edit: EditResult, checked: CheckedCheckpoint, yaml_
         edit.inserted,
         edit.replaced,
         composed_name=yaml_target.name,
-        edit=_edit_provenance(edit),
+        edit=edit_provenance(edit),
     )
 
 

@@ -1,10 +1,13 @@
-"""What a transfer reports, per layer and in all, and the transfer itself before it is written."""
+"""What a transfer reports, per layer and in all, and the transfer itself before it is written.
+
+Typed fields only; the JSON report is built by :mod:`yolo_compose.render.weights`.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -87,17 +90,6 @@ class TransferReport:
     def replaced_layers(self) -> list[int]:
         """Base layers whose row an edit swapped for another module (their tensors are not carried)."""
         return [layer.old for layer in self.layers if layer.status == "replaced" and layer.old is not None]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data."""
-        data = asdict(self)
-        data["nc"] = {"checkpoint": self.nc[0], "model": self.nc[1]}
-        for layer, row in zip(self.layers, data["layers"], strict=True):
-            row["status"] = layer.status
-        data["new_layers"] = self.new_layers
-        data["removed_layers"] = self.removed_layers
-        data["replaced_layers"] = self.replaced_layers
-        return data
 
 
 @dataclass

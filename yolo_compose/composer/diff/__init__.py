@@ -69,7 +69,6 @@ from .costs import LayerCost, ScaleCost, compare_costs
 from .graph import Node, freeze, same_graph, spec_nodes, to_plain
 from .problem import Alignment, script_size
 from .result import (
-    SCHEMA,
     ChangedLayer,
     CommentChange,
     DiffResult,
@@ -88,7 +87,6 @@ from .result import (
 from .sides import STDIN, LoadedModel, load_model
 
 __all__ = [
-    "SCHEMA",
     "STDIN",
     "Alignment",
     "ChangedLayer",

@@ -34,23 +34,6 @@ class ScaleCost:
     b_gflops: float
     layers: tuple[LayerCost, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scale": self.scale,
-            "imgsz": self.imgsz,
-            "a": {"params": self.a_params, "gflops": self.a_gflops},
-            "b": {"params": self.b_params, "gflops": self.b_gflops},
-            "delta": {"params": self.b_params - self.a_params, "gflops": self.b_gflops - self.a_gflops},
-            "layers": [
-                {
-                    "kind": x.kind, "a_index": x.a_index, "index": x.b_index, "module": x.module,
-                    "a_params": x.a_params, "params": x.b_params,
-                    "a_gflops": x.a_gflops, "gflops": x.b_gflops,
-                }
-                for x in self.layers
-            ],
-        }
-
 
 def compare_costs(result: DiffResult, measure_a: Any, measure_b: Any, *, scale: str | None) -> ScaleCost:
     """Pair the per-layer measures of both sides (objects with ``params``, ``gflops``, ``layers``)

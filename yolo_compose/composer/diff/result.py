@@ -1,4 +1,7 @@
-"""What `diff` reports: the result types, and their JSON form."""
+"""What `diff` reports: the result types, typed fields only.
+
+Their JSON form is built by :mod:`yolo_compose.render.diff`.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,6 @@ from typing import Any, Literal
 from ..spec import INPUT
 from .graph import Node
 
-#: JSON schema identifier of :meth:`DiffResult.to_dict`; bumped on any incompatible change.
-SCHEMA = "yolo-compose/diff/1"
 #: How an aligned layer pair, or a layer on one side only, differs (a LayerCost's kind).
 LayerChangeKind = Literal["inserted", "removed", "changed", "rewired"]
 #: How a top-level key or a comment differs between the two files.
@@ -29,9 +30,6 @@ class LayerLabel:
 
     def __str__(self) -> str:
         return "input" if self.index == INPUT else f"{self.index} {self.module}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "module": self.module, "line": self.line}
 
 
 @dataclass(frozen=True)
@@ -143,7 +141,7 @@ class DiffSide:
 
 @dataclass
 class DiffResult:
-    """Every difference between two model YAMLs, in layer terms. See :meth:`to_dict` for the schema."""
+    """Every difference between two model YAMLs, in layer terms (JSON: ``render.diff.diff_dict``)."""
 
     a: DiffSide
     b: DiffSide
@@ -178,98 +176,3 @@ class DiffResult:
             "top_level": len(self.top_level),
             "comments": len(self.comments),
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        """The result as JSON-ready data; the schema is documented in the README (``diff`` section).
-
-        Indices are global layer indices (backbone then head); ``a_index`` is in file A, every
-        other index in file B unless its name says otherwise. Lines are 1-based. Values (``args``,
-        ``from``, top-level values) are plain JSON. ``comments`` is null unless asked for.
-        """
-        return {
-            "schema": SCHEMA,
-            "a": {"name": self.a.name, "layers": self.a.layers},
-            "b": {"name": self.b.name, "layers": self.b.layers},
-            "same_graph": self.same_graph,
-            "summary": self.summary(),
-            "inserted": [_inserted_dict(x) for x in self.inserted],
-            "removed": [_removed_dict(x) for x in self.removed],
-            "changed": [_changed_dict(x) for x in self.changed],
-            "rewired": [_rewired_dict(x) for x in self.rewired],
-            "renumbered": [_renumbered_dict(x) for x in self.renumbered],
-            "top_level": [
-                {"key": t.key, "kind": t.kind, "old": t.old, "new": t.new, "line": t.line}
-                for t in self.top_level
-            ],
-            "comments": [
-                {"kind": c.kind, "old": c.old, "new": c.new, "line": c.line, "layer": c.layer}
-                for c in self.comments
-            ]
-            if self.comments_shown
-            else None,
-        }
-
-
-def _node_dict(node: Node, from_: Any) -> dict[str, Any]:
-    return {"from": from_, "repeats": node.repeats, "module": node.module, "args": node.args}
-
-
-def _inserted_dict(x: InsertedLayer) -> dict[str, Any]:
-    return {
-        "index": x.index,
-        "line": x.line,
-        "section": x.section,
-        **_node_dict(x.node, x.from_),
-        "after_a": x.after_a.to_dict() if x.after_a else None,
-        "sources": [s.to_dict() for s in x.sources],
-        "feeds": [r.to_dict() for r in x.readers],
-    }
-
-
-def _removed_dict(x: RemovedLayer) -> dict[str, Any]:
-    return {
-        "a_index": x.index,
-        "a_line": x.line,
-        "section": x.section,
-        **_node_dict(x.node, x.from_),
-        "before": x.before_b,
-        "sources": [s.to_dict() for s in x.sources],
-    }
-
-
-def _changed_dict(x: ChangedLayer) -> dict[str, Any]:
-    return {
-        "a_index": x.a_index,
-        "index": x.b_index,
-        "a_line": x.a_line,
-        "line": x.b_line,
-        "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in x.changes],
-    }
-
-
-def _rewired_dict(x: RewiredLayer) -> dict[str, Any]:
-    return {
-        "a_index": x.a_index,
-        "index": x.b_index,
-        "line": x.b_line,
-        "module": x.module,
-        "old_from": x.old_from,
-        "new_from": x.new_from,
-        "old_sources": [s.to_dict() for s in x.old_sources],
-        "new_sources": [s.to_dict() for s in x.new_sources],
-    }
-
-
-def _renumbered_dict(x: RenumberedRef) -> dict[str, Any]:
-    return {
-        "a_index": x.a_index,
-        "index": x.b_index,
-        "line": x.b_line,
-        "module": x.module,
-        "position": x.position,
-        "old": x.old,
-        "new": x.new,
-        "source": x.source.to_dict(),
-    }
-
-

@@ -1,8 +1,11 @@
-"""What an edit reports: the rewired references, each step, and the result with its text."""
+"""What an edit reports: the rewired references, each step, and the result with its text.
+
+Typed fields only; the JSON report is built by :mod:`yolo_compose.render.insert`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..bases import Base
@@ -63,17 +66,6 @@ class EditStep:
     new_indices: tuple[int, ...] = ()  # indices (after the whole change) of the rows it wrote
     rows: tuple[Any, ...] = ()  # those rows (or the removed row) as plain data
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data."""
-        return {
-            "action": self.action,
-            "module": self.module or None,
-            "placement": self.placement or None,
-            "target": {"index": self.target, "module": self.target_module},
-            "new_indices": list(self.new_indices),
-            "rows": [list(row) for row in self.rows],
-        }
-
 
 @dataclass
 class EditResult:
@@ -112,35 +104,3 @@ class EditResult:
     def dump(self) -> str:
         """The edited YAML text."""
         return self.spec.dump()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready data (index_map keys become strings, as JSON requires)."""
-        return {
-            "action": self.action,
-            "base": _base_dict(self.base),
-            "source": self.spec.source,
-            "module": None
-            if self.module is None
-            else {"name": self.module.name, "yaml_name": self.module.yaml_name},
-            "target": {"index": self.target, "module": self.target_module},
-            "placement": self.placement or None,
-            "new_index": self.new_index,
-            "removed_index": self.removed_index,
-            "row": self.row,
-            "inserted": list(self.inserted),
-            "replaced": list(self.replaced),
-            "steps": [step.to_dict() for step in self.steps],
-            "index_map": {str(old): new for old, new in sorted(self.index_map.items())},
-            "rewired": [asdict(item) for item in self.rewired],
-            "comments_renumbered": self.comments_renumbered,
-            "layers": len(self.spec.layers),
-            "default_output_name": self.default_output_name,
-            "warnings": list(self.warnings),
-        }
-
-
-def _base_dict(base: Base | None) -> dict[str, Any] | None:
-    """A Base as JSON-ready data."""
-    if base is None:
-        return None
-    return {"name": base.name, "path": str(base.path), "scale": base.scale or None, "bundled": base.bundled}
