@@ -18,7 +18,7 @@ from yolo_compose.composer.edit import compose_insert
 from yolo_compose.errors import BuildError
 from yolo_compose.flops import FlopCounter
 from yolo_compose.modules.halo import halo_macs
-from yolo_compose.render.summary import render_summary
+from yolo_compose.render.summary import render_summary_rich, summary_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import yc_test_module  # noqa: F401  (registers ChannelGate, SquareOnly and LookupBug)
@@ -208,7 +208,7 @@ def test_all_scales_build_and_run_every_scale():
 
 def test_rich_summary_shows_marks_totals_and_footer(halo_summary, capsys):
     _edit, summary = halo_summary
-    render_summary(summary, as_json=False, output="yolo11n-halo.yaml")
+    render_summary_rich(summary, output="yolo11n-halo.yaml")
     err = capsys.readouterr().err
     lines = err.splitlines()
     inserted = [line for line in lines if line.lstrip().startswith("9+ ")]
@@ -224,18 +224,17 @@ def test_rich_summary_shows_marks_totals_and_footer(halo_summary, capsys):
 
 def test_summary_warns_when_the_file_name_picks_another_scale(halo_summary, capsys):
     _edit, summary = halo_summary
-    render_summary(summary, output="my_model.yaml")  # no letter: ultralytics builds n, the first scale
+    render_summary_rich(summary, output="my_model.yaml")  # no letter: ultralytics builds n, the first scale
     assert "warning" not in capsys.readouterr().err
-    render_summary(summary, output="yolo11s-halo.yaml")
+    render_summary_rich(summary, output="yolo11s-halo.yaml")
     err = capsys.readouterr().err
     assert "warning: the summary is for scale n, but ultralytics will build s from the file name" in err
     assert "or pass --scale s" in err
 
 
-def test_json_summary_is_the_same_data(halo_summary, capsys):
+def test_json_summary_is_the_same_data(halo_summary):
     _edit, summary = halo_summary
-    render_summary(summary, as_json=True)
-    data = json.loads(capsys.readouterr().out)
+    data = json.loads(json.dumps(summary_dict(summary)))
     assert data["model"]["params"] == summary.model.params
     assert data["model"]["layers"][9]["in_channels"] == 256
     assert data["model"]["layers"][9]["from"] == -1
@@ -269,7 +268,7 @@ def test_o_n2_warning_is_shown_once(reported_early, capsys):
         edit, scale=None, imgsz=448, all_scales=False, on_warning=early.append if reported_early else None
     )
     assert any("O(N^2)" in w for w in summary.warnings), summary.warnings
-    render_summary(summary, output="yolo11n-mhsa.yaml")
+    render_summary_rich(summary, output="yolo11n-mhsa.yaml")
     shown = capsys.readouterr().err.count("is O(N^2)") + sum("is O(N^2)" in w for w in early)
     assert shown == 1
 

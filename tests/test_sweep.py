@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from _edit_checks import expected_edges_after_inserts, positional_edges
+from _sweep_csv import parse_csv
 from conftest import invoke_cli, run_cli
 from typer.testing import CliRunner
 
@@ -25,7 +26,7 @@ from yolo_compose.integration.roles import HEAD_MODULES
 from yolo_compose.modules import get
 from yolo_compose.render.sweep import write_results
 from yolo_compose.sweep.plan import parse_at, plan_sweep
-from yolo_compose.sweep.results import COLUMNS, TRAIN_COLUMNS, SweepResults, empty_row, parse_csv
+from yolo_compose.sweep.results import COLUMNS, TRAIN_COLUMNS, SweepResults, empty_row
 
 HALO = get("halo")
 SMALL = ("--imgsz", "64", "--memory-imgsz", "64", "--latency-imgsz", "64", "--latency-repeats", "1")

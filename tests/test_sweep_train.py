@@ -291,7 +291,7 @@ def test_train_fills_the_training_columns_of_every_row(trained):
         assert row["epoch_time_s"] > 0
         assert Path(row["run_dir"]) == folder / "runs" / name
         assert (Path(row["run_dir"]) / "weights" / "best.pt").is_file()
-    from yolo_compose.sweep.results import parse_csv
+    from _sweep_csv import parse_csv
 
     csv_rows = parse_csv((folder / "results.csv").read_text())
     assert [{c: r[c] for c in TRAIN_COLUMNS} for r in csv_rows] == [

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..composer import naming
 from ..composer.naming import guess_scale
 
-if TYPE_CHECKING:
-    pass
 
 @dataclass
 class LayerMeasure:

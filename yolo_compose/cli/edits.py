@@ -49,9 +49,9 @@ def _report(
         return
     render_edit_text(edit, output=output if summary is None else None)  # the summary says where it went
     if summary is not None:
-        from ..render.summary import render_summary
+        from ..render.summary import render_summary_rich
 
-        render_summary(summary, as_json=False, output=output)
+        render_summary_rich(summary, output=output)
     if transfer is not None:
         from ..render.weights import render_transfer_rich
 

@@ -1,8 +1,8 @@
-"""Renderers for the build summary: a Rich per-layer table with totals and a footer, or JSON.
+"""Renderers for the build summary: a Rich per-layer table with totals and a footer, and its JSON.
 
 Both read the same :class:`~yolo_compose.build.BuildSummary`. The Rich summary goes to stderr
-(stdout carries the command's result); the JSON renderer prints :func:`summary_dict` alone.
-Nothing here imports torch: the summary is plain data by the time it is rendered.
+(stdout carries the command's result); :func:`summary_dict` is the ``build`` section of an edit's
+``--json`` report. Nothing here imports torch: the summary is plain data by the time it is rendered.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..composer.naming import guess_scale
-from .console import fits, no_color, print_json, print_table, printable, stderr_console
+from .console import fits, no_color, print_table, printable, stderr_console
 
 if TYPE_CHECKING:
     from rich.console import Console, JustifyMethod
@@ -281,14 +281,3 @@ def _percent(delta: float, base: float) -> float | None:
     return None if not base else 100.0 * delta / base
 
 
-def render_summary_json(summary: BuildSummary) -> None:
-    """Print the summary alone as JSON on stdout."""
-    print_json(summary_dict(summary))
-
-
-def render_summary(summary: BuildSummary, *, as_json: bool = False, output: str | None = None) -> None:
-    """The summary as Rich text (stderr) or JSON (stdout). `output`: where the YAML went ('-' = stdout)."""
-    if as_json:
-        render_summary_json(summary)
-    else:
-        render_summary_rich(summary, output=output)

@@ -10,6 +10,8 @@ ultralytics) is imported only to draw, with the Agg canvas and no pyplot state.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import sys
@@ -40,6 +42,28 @@ def results_dict(results: SweepResults) -> dict[str, Any]:
             "rows": [dict(row) for row in results.rows]}
 
 
+def results_csv(results: SweepResults) -> str:
+    """The rows as CSV (what results.csv holds): the header is COLUMNS; lists ``a;b``, shapes
+    ``CxHxW``, null empty."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in results.rows:
+        writer.writerow([_csv_cell(column, row.get(column)) for column in COLUMNS])
+    return buffer.getvalue()
+
+
+def _csv_cell(column: str, value: Any) -> str:
+    """One CSV cell: null empty, shapes CxHxW, lists joined with ';', floats exactly (repr)."""
+    if value is None:
+        return ""
+    if column == "out_shape":
+        return ";".join("x".join(str(d) for d in shape) for shape in value)
+    if isinstance(value, list):
+        return ";".join(str(item) for item in value)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def write_results(results: SweepResults, folder: Path) -> None:
     """Rewrite results.json and results.csv in `folder`, each atomically (temp file + rename).
 
@@ -49,7 +73,7 @@ def write_results(results: SweepResults, folder: Path) -> None:
     serialiser parameter threaded through the pipeline.
     """
     write_output(folder / RESULTS_JSON, json.dumps(results_dict(results), indent=2) + "\n", force=True)
-    write_output(folder / RESULTS_CSV, results.csv_text(), force=True)
+    write_output(folder / RESULTS_CSV, results_csv(results), force=True)
 
 
 def render_sweep_json(results: SweepResults) -> None:

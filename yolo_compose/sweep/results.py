@@ -44,8 +44,6 @@ counts a failed training as a failure too.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,9 +67,6 @@ TRAIN_COLUMNS = ("map50", "map50_95", "epoch_time_s", "run_dir", "train_status",
 COLUMNS = MEASURE_COLUMNS + TRAIN_COLUMNS
 
 OK, FAILED = "ok", "failed"
-_INT_COLUMNS = {"position", "target", "params", "d_params"}
-_FLOAT_COLUMNS = {"gflops", "d_gflops", "d_params_pct", "d_gflops_pct", "train_mem_mib", "latency_ms",
-                  "latency_ratio", "map50", "map50_95", "epoch_time_s"}
 
 
 def empty_row(**fields: Any) -> dict[str, Any]:
@@ -120,15 +115,6 @@ class SweepResults:
         """True when some row has a mAP."""
         return any(row["map50_95"] is not None for row in self.rows)
 
-    def csv_text(self) -> str:
-        """The rows as CSV: the header is COLUMNS; lists ``a;b``, shapes ``CxHxW``, null empty."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for row in self.rows:
-            writer.writerow([_csv_cell(column, row.get(column)) for column in COLUMNS])
-        return buffer.getvalue()
-
     @classmethod
     def load(cls, folder: str | Path) -> SweepResults | None:
         """The results a previous sweep wrote in `folder` (None when there are none, or another schema)."""
@@ -162,34 +148,3 @@ class SweepResults:
                 row.update({column: old[column] for column in TRAIN_COLUMNS})
                 carried.append(row["name"])
         return carried
-
-
-def _csv_cell(column: str, value: Any) -> str:
-    """One CSV cell: null empty, shapes CxHxW, lists joined with ';', floats exactly (repr)."""
-    if value is None:
-        return ""
-    if column == "out_shape":
-        return ";".join("x".join(str(d) for d in shape) for shape in value)
-    if isinstance(value, list):
-        return ";".join(str(item) for item in value)
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def parse_csv(text: str) -> list[dict[str, Any]]:
-    """Rows read back from results.csv text, typed as in results.json (for tools and checks)."""
-    return [{column: _parse_cell(column, cell) for column, cell in record.items()}
-            for record in csv.DictReader(io.StringIO(text))]
-
-
-def _parse_cell(column: str, cell: str) -> Any:
-    if cell == "":
-        return None
-    if column == "out_shape":
-        return [[int(d) for d in shape.split("x")] for shape in cell.split(";")]
-    if column == "inserted":
-        return [int(item) for item in cell.split(";")]
-    if column in _INT_COLUMNS:
-        return int(cell)
-    if column in _FLOAT_COLUMNS:
-        return float(cell)
-    return cell

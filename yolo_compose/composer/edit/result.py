@@ -90,6 +90,7 @@ class EditResult:
     steps: list[EditStep] = field(default_factory=list)  # every edit of the change, in order
     modules_at: dict[int, ModuleSpec] = field(default_factory=dict)  # new index -> module written there
     replaced: list[int] = field(default_factory=list)  # indices whose row a replace swapped
+    source_text: str = ""  # the text as read, before the edit
 
     def module_at(self, index: int) -> ModuleSpec | None:
         """The catalogue module of an inserted or replaced layer (None for any other layer)."""
@@ -99,7 +100,6 @@ class EditResult:
     def only_inserts(self) -> bool:
         """True when the change only added layers (every old layer kept, with its own row)."""
         return all(step.action == "insert" for step in self.steps) and bool(self.inserted)
-    source_text: str = ""  # the text as read, before the edit
 
     def dump(self) -> str:
         """The edited YAML text."""
