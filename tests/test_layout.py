@@ -16,7 +16,7 @@ from rich.console import Console
 from yolo_compose.build import BuildSummary, LayerMeasure, ModelMeasure
 from yolo_compose.composer import compose_insert
 from yolo_compose.composer.diff import LayerCost, ScaleCost, diff_specs, load_model
-from yolo_compose.render import diff as render_diff
+from yolo_compose.render.diff import report as render_diff
 from yolo_compose.render.summary import render_summary_rich
 
 WIDTHS = (80, 100, 140)

@@ -1,6 +1,6 @@
 """What `diff` reports: the result types, typed fields only.
 
-Their JSON form is built by :mod:`yolo_compose.render.diff`.
+Their JSON form is built by :mod:`yolo_compose.render.diff.document`.
 """
 
 from __future__ import annotations
